@@ -55,6 +55,10 @@ func (c *Cache) Built(r Recipe) bool { return len(c.missing(r)) == 0 }
 
 func (c *Cache) missing(r Recipe) []Command {
 	var out []Command
+	if _, err := os.Stat(filepath.Join(c.BinDir(r), ".files")); len(r.Files) > 0 && err != nil {
+		// Files are copied after the binaries; a marker says they are complete.
+		out = append(out, Command{})
+	}
 	for _, cmd := range r.Commands {
 		if st, err := os.Stat(c.Path(r, cmd.Binary)); err != nil || st.Mode()&0o111 == 0 {
 			out = append(out, cmd)
@@ -94,7 +98,15 @@ func (c *Cache) Ensure(ctx context.Context, r Recipe) (string, error) {
 		return "", err
 	}
 	for _, cmd := range todo {
+		if cmd.Package == "" {
+			continue
+		}
 		if err := c.build(ctx, r, src, cmd); err != nil {
+			return "", err
+		}
+	}
+	if len(r.Files) > 0 {
+		if err := c.copyFiles(ctx, r, src); err != nil {
 			return "", err
 		}
 	}
@@ -298,4 +310,46 @@ func toolsGo(r Recipe) []byte {
 	}
 	b.WriteString(")\n")
 	return []byte(b.String())
+}
+
+// copyFiles copies Recipe.Files out of the module cache (read-only files)
+// into the bin directory, then writes the ".files" marker.
+func (c *Cache) copyFiles(ctx context.Context, r Recipe, src string) error {
+	out, err := c.goCmd(ctx, r, src, "locate "+r.Module, "list", "-m", "-json", r.Module)
+	if err != nil {
+		return err
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return &BuildError{Recipe: r.Key(), Step: "locate " + r.Module, Output: string(out), Err: fmt.Errorf("module directory unknown: %v", err)}
+	}
+	for _, rel := range r.Files {
+		from := filepath.Join(mod.Dir, filepath.FromSlash(rel))
+		err := filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			relPath, _ := filepath.Rel(mod.Dir, path)
+			to := filepath.Join(c.BinDir(r), relPath)
+			if d.IsDir() {
+				return os.MkdirAll(to, 0o755)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+				return err
+			}
+			mode := os.FileMode(0o644)
+			if st, err := d.Info(); err == nil && st.Mode()&0o111 != 0 {
+				mode = 0o755
+			}
+			return os.WriteFile(to, b, mode)
+		})
+		if err != nil {
+			return &BuildError{Recipe: r.Key(), Step: "copy " + rel, Err: err}
+		}
+	}
+	return os.WriteFile(filepath.Join(c.BinDir(r), ".files"), []byte(strings.Join(r.Files, "\n")+"\n"), 0o644)
 }

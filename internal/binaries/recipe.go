@@ -29,6 +29,10 @@ type Recipe struct {
 	Requires map[string]string
 	// CGO enables cgo; most recipes build static binaries.
 	CGO bool
+	// Files are copied from the upstream module (paths relative to its root,
+	// files or directories) into the bin directory under the same paths:
+	// manifests and scripts the programs need at run time.
+	Files []string
 	// Estimate is shown to the user before a cold build starts.
 	Estimate string
 }

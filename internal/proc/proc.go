@@ -160,6 +160,18 @@ func (g *Group) Start(spec Spec) (*Process, error) {
 	return p, nil
 }
 
+// Find returns the member named name, or nil.
+func (g *Group) Find(name string) *Process {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, p := range g.procs {
+		if p.Spec.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
 // Exited returns the first member that has died, if any.
 func (g *Group) Exited() error {
 	g.mu.Lock()

@@ -1,0 +1,47 @@
+// Command rehearse runs GitOps flow scenarios against the real Argo CD on
+// ephemeral clusters. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage: rehearse <command> [flags]
+
+commands:
+  run      run feature files (default: features/) and write a report
+  prepare  build every binary the default backend and engine need (cached)
+`)
+}
+
+func run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		usage()
+		return 2
+	}
+	switch args[0] {
+	case "prepare":
+		return prepareCmd(ctx, args[1:])
+	case "run":
+		return runCmd(ctx, args[1:])
+	case "-h", "--help", "help":
+		usage()
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "rehearse: unknown command %q\n", args[0])
+		usage()
+		return 2
+	}
+}

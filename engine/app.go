@@ -1,0 +1,214 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// InvalidApplicationError says an Application document was refused before
+// anything was applied.
+type InvalidApplicationError struct {
+	Source string // file name or "<inline>", with line when known
+	Reason string
+	Err    error
+}
+
+func (e *InvalidApplicationError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: invalid Application: %s: %v", e.Source, e.Reason, e.Err)
+	}
+	return fmt.Sprintf("%s: invalid Application: %s", e.Source, e.Reason)
+}
+
+func (e *InvalidApplicationError) Unwrap() error { return e.Err }
+
+// ApplyApplication applies one Application document as a user would with
+// kubectl apply, after rewriting every repoURL through the loopback table.
+// source names the document in errors. If any check fails, nothing is sent
+// to the cluster.
+func (e *Engine) ApplyApplication(ctx context.Context, source string, doc []byte) (*Application, error) {
+	objs, err := parseManifests(source, doc)
+	if err != nil {
+		return nil, &InvalidApplicationError{Source: source, Reason: "cannot parse", Err: err}
+	}
+	if len(objs) != 1 {
+		return nil, &InvalidApplicationError{Source: source, Reason: fmt.Sprintf("expected exactly one document, found %d", len(objs))}
+	}
+	u := objs[0]
+	if u.GetAPIVersion() != "argoproj.io/v1alpha1" || u.GetKind() != "Application" {
+		return nil, &InvalidApplicationError{Source: source, Reason: fmt.Sprintf("kind is %s %s, want argoproj.io/v1alpha1 Application", u.GetAPIVersion(), u.GetKind())}
+	}
+	if u.GetName() == "" {
+		return nil, &InvalidApplicationError{Source: source, Reason: "metadata.name is empty"}
+	}
+	if u.GetNamespace() == "" {
+		u.SetNamespace(Namespace)
+	}
+	if err := e.rewriteSources(u); err != nil {
+		return nil, &InvalidApplicationError{Source: source, Reason: "repoURL", Err: err}
+	}
+	if err := e.serverSideApply(ctx, applicationGVR, u); err != nil {
+		return nil, &InvalidApplicationError{Source: source, Reason: "rejected by the API server", Err: err}
+	}
+	return e.Application(ctx, u.GetName())
+}
+
+// rewriteSources maps spec.source.repoURL and spec.sources[].repoURL.
+func (e *Engine) rewriteSources(u *unstructured.Unstructured) error {
+	rewrite := func(src map[string]any, field string) error {
+		raw, _ := src["repoURL"].(string)
+		if raw == "" {
+			return fmt.Errorf("%s.repoURL is empty", field)
+		}
+		local, err := e.settings.Rewriter.Rewrite(raw)
+		if err != nil {
+			return fmt.Errorf("%s.repoURL: %w", field, err)
+		}
+		src["repoURL"] = local
+		return nil
+	}
+	found := false
+	if src, ok, _ := unstructured.NestedMap(u.Object, "spec", "source"); ok {
+		found = true
+		if err := rewrite(src, "spec.source"); err != nil {
+			return err
+		}
+		_ = unstructured.SetNestedMap(u.Object, src, "spec", "source")
+	}
+	if srcs, ok, _ := unstructured.NestedSlice(u.Object, "spec", "sources"); ok {
+		found = true
+		for i, s := range srcs {
+			m, ok := s.(map[string]any)
+			if !ok {
+				return fmt.Errorf("spec.sources[%d] is not an object", i)
+			}
+			if err := rewrite(m, fmt.Sprintf("spec.sources[%d]", i)); err != nil {
+				return err
+			}
+		}
+		_ = unstructured.SetNestedSlice(u.Object, srcs, "spec", "sources")
+	}
+	if !found {
+		return errors.New("spec.source is missing")
+	}
+	return nil
+}
+
+// Application reads the live Application.
+func (e *Engine) Application(ctx context.Context, name string) (*Application, error) {
+	u, err := e.dyn.Resource(applicationGVR).Namespace(Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return applicationFrom(u)
+}
+
+// Refresh asks Argo CD to compare the app with Git now, as a poll would
+// (normal) or ignoring the manifest cache (hard).
+func (e *Engine) Refresh(ctx context.Context, name string, hard bool) error {
+	kind := "normal"
+	if hard {
+		kind = "hard"
+	}
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{"argocd.argoproj.io/refresh":%q}}}`, kind)
+	_, err := e.dyn.Resource(applicationGVR).Namespace(Namespace).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	return err
+}
+
+// Sync requests a sync operation to the app's target revision, as the UI
+// and CLI do, initiated by user.
+func (e *Engine) Sync(ctx context.Context, name, user string) error {
+	op := map[string]any{"operation": map[string]any{
+		"initiatedBy": map[string]any{"username": user},
+		"sync":        map[string]any{"syncStrategy": map[string]any{"hook": map[string]any{}}},
+	}}
+	b, _ := json.Marshal(op)
+	_, err := e.dyn.Resource(applicationGVR).Namespace(Namespace).Patch(ctx, name, types.MergePatchType, b, metav1.PatchOptions{})
+	return err
+}
+
+// DeleteApplication deletes the app and, through Argo CD's resources
+// finalizer, the objects it deployed; it waits until the app is gone.
+func (e *Engine) DeleteApplication(ctx context.Context, name string, timeout time.Duration) error {
+	apps := e.dyn.Resource(applicationGVR).Namespace(Namespace)
+	patch := `{"metadata":{"finalizers":["resources-finalizer.argocd.argoproj.io"]}}`
+	if _, err := apps.Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if err := apps.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		_, err := apps.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gave up after %s waiting for Application %s to be deleted (last: %v)", timeout, name, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// AddRepositoryCredentials registers basic-auth credentials for every
+// repository under urlPrefix (an Argo CD repo-creds Secret). The prefix is
+// rewritten like repoURLs are.
+func (e *Engine) AddRepositoryCredentials(ctx context.Context, name, urlPrefix, username, password string) error {
+	local, err := e.settings.Rewriter.Rewrite(urlPrefix)
+	if err != nil {
+		return err
+	}
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace,
+			Labels: map[string]string{"argocd.argoproj.io/secret-type": "repo-creds"}},
+		StringData: map[string]string{"type": "git", "url": local, "username": username, "password": password},
+	}
+	_, err = e.kube.CoreV1().Secrets(Namespace).Create(ctx, sec, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = e.kube.CoreV1().Secrets(Namespace).Update(ctx, sec, metav1.UpdateOptions{})
+	}
+	return err
+}
+
+// Kube is a client for the cluster the engine deploys to.
+func (e *Engine) Kube() kubernetes.Interface { return e.kube }
+
+// RESTConfig of the destination cluster.
+func (e *Engine) RESTConfig() *rest.Config { return rest.CopyConfig(e.rest) }
+
+// Events returns the Kubernetes events Argo CD recorded for an app, oldest
+// first: its own account of what it did (sync started, namespace created...).
+func (e *Engine) Events(ctx context.Context, app string) ([]corev1.Event, error) {
+	list, err := e.kube.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=Application,involvedObject.name=" + app,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// Logs returns the tail of a component's log, for failure evidence.
+func (e *Engine) Logs(component string, lines int) string {
+	if p := e.procs.Find(component); p != nil {
+		return p.LogTail(lines)
+	}
+	return ""
+}

@@ -1,0 +1,483 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
+
+	"github.com/rehearse/rehearse/internal/binaries"
+	"github.com/rehearse/rehearse/internal/loopback"
+	"github.com/rehearse/rehearse/internal/proc"
+)
+
+// Namespace is where Argo CD's own objects and Applications live.
+const Namespace = "argocd"
+
+// FieldManager is the server-side apply manager Rehearse writes as.
+const FieldManager = "rehearse"
+
+var (
+	applicationGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+	appProjectGVR  = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "appprojects"}
+	crdGVR         = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+)
+
+// Logger receives progress lines.
+type Logger interface {
+	Printf(format string, args ...any)
+}
+
+// Settings configure an engine; set them with Options.
+type Settings struct {
+	Line          Line
+	Cache         *binaries.Cache
+	Rewriter      *loopback.Rewriter
+	Log           Logger
+	StartTimeout  time.Duration
+	// Reconciliation is Argo CD's timeout.reconciliation (poll interval);
+	// Jitter its timeout.reconciliation.jitter.
+	Reconciliation, Jitter time.Duration
+	// ControllerArgs are appended to the application-controller's flags
+	// (self-heal backoff and the like).
+	ControllerArgs []string
+}
+
+// Option changes Settings.
+type Option func(*Settings)
+
+// WithVersion selects the Argo CD line ("v3.2.12", "v3.6.1").
+func WithVersion(v string) Option {
+	return func(s *Settings) {
+		if l, err := LineFor(v); err == nil {
+			s.Line = l
+		} else {
+			s.Line = Line{ArgoCD: v}
+		}
+	}
+}
+
+// WithCache sets the binary cache.
+func WithCache(c *binaries.Cache) Option { return func(s *Settings) { s.Cache = c } }
+
+// WithRewriter sets the URL rewrite table applied to every repoURL.
+func WithRewriter(r *loopback.Rewriter) Option { return func(s *Settings) { s.Rewriter = r } }
+
+// WithLogger receives progress.
+func WithLogger(l Logger) Option { return func(s *Settings) { s.Log = l } }
+
+// WithPolling sets the reconciliation timeout (poll interval) and jitter.
+func WithPolling(every, jitter time.Duration) Option {
+	return func(s *Settings) { s.Reconciliation, s.Jitter = every, jitter }
+}
+
+// WithControllerArgs appends flags to the application-controller.
+func WithControllerArgs(args ...string) Option {
+	return func(s *Settings) { s.ControllerArgs = append(s.ControllerArgs, args...) }
+}
+
+func settings(opts []Option) (Settings, error) {
+	s := Settings{StartTimeout: 2 * time.Minute, Reconciliation: 180 * time.Second}
+	s.Line, _ = LineFor(DefaultArgoCDVersion)
+	for _, o := range opts {
+		o(&s)
+	}
+	if s.Line.Helm == "" {
+		_, err := LineFor(s.Line.ArgoCD)
+		return s, err
+	}
+	if s.Cache == nil {
+		root, err := binaries.DefaultRoot()
+		if err != nil {
+			return s, err
+		}
+		s.Cache = &binaries.Cache{Root: root, Log: s.Log}
+	}
+	if s.Rewriter == nil {
+		s.Rewriter = loopback.NewRewriter()
+	}
+	return s, nil
+}
+
+// Prepare builds Argo CD and its Helm CLI if they are not cached yet.
+func Prepare(ctx context.Context, opts ...Option) error {
+	s, err := settings(opts)
+	if err != nil {
+		return err
+	}
+	for _, r := range []binaries.Recipe{HelmRecipe(s.Line), ArgoCDRecipe(s.Line)} {
+		if _, err := s.Cache.Ensure(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Engine is a running Argo CD bound to one cluster.
+type Engine struct {
+	settings   Settings
+	dir        string
+	kubeconfig string
+	rest       *rest.Config
+	kube       kubernetes.Interface
+	dyn        dynamic.Interface
+	procs      proc.Group
+	argocd     string
+	serverAddr string
+	redisAddr  string
+	env        []string
+	once       sync.Once
+}
+
+// Start installs Argo CD into the cluster behind kubeconfig (CRDs, config,
+// the default AppProject) and starts redis, repo-server,
+// application-controller and argocd-server on 127.0.0.1.
+func Start(ctx context.Context, kubeconfig string, opts ...Option) (*Engine, error) {
+	s, err := settings(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := Prepare(ctx, opts...); err != nil {
+		return nil, err
+	}
+	e := &Engine{settings: s, kubeconfig: kubeconfig}
+	if err := e.start(ctx); err != nil {
+		e.Stop()
+		return nil, fmt.Errorf("starting Argo CD %s: %w", s.Line.ArgoCD, err)
+	}
+	return e, nil
+}
+
+// Version is the running Argo CD version.
+func (e *Engine) Version() string { return e.settings.Line.ArgoCD }
+
+// ServerAddr is argocd-server's host:port (plaintext gRPC/HTTP, no auth).
+func (e *Engine) ServerAddr() string { return e.serverAddr }
+
+// Dir holds the engine's logs and state.
+func (e *Engine) Dir() string { return e.dir }
+
+// Rewriter is the table applied to repository URLs.
+func (e *Engine) Rewriter() *loopback.Rewriter { return e.settings.Rewriter }
+
+// Stop stops every component and removes the engine's directory.
+func (e *Engine) Stop() {
+	e.once.Do(func() {
+		e.procs.StopAll(5 * time.Second)
+		if e.dir != "" {
+			_ = os.RemoveAll(e.dir)
+		}
+	})
+}
+
+// Healthy returns an error if a component has exited.
+func (e *Engine) Healthy() error { return e.procs.Exited() }
+
+func (e *Engine) logf(format string, args ...any) {
+	if e.settings.Log != nil {
+		e.settings.Log.Printf(format, args...)
+	}
+}
+
+func (e *Engine) start(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, e.settings.StartTimeout)
+	defer cancel()
+	var err error
+	if e.dir, err = os.MkdirTemp("", "rehearse-argocd-"); err != nil {
+		return err
+	}
+	for _, d := range []string{"logs", "tls", "ssh", "gnupg", "tmp", "home", "bin"} {
+		if err := os.MkdirAll(filepath.Join(e.dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	if e.rest, err = clientcmd.BuildConfigFromFlags("", e.kubeconfig); err != nil {
+		return fmt.Errorf("kubeconfig %s: %w", e.kubeconfig, err)
+	}
+	e.rest.QPS, e.rest.Burst = 100, 200
+	if e.kube, err = kubernetes.NewForConfig(e.rest); err != nil {
+		return err
+	}
+	if e.dyn, err = dynamic.NewForConfig(e.rest); err != nil {
+		return err
+	}
+	argoBin := e.settings.Cache.BinDir(ArgoCDRecipe(e.settings.Line))
+	helmBin := e.settings.Cache.BinDir(HelmRecipe(e.settings.Line))
+	e.argocd = filepath.Join(argoBin, "argocd")
+	// git-verify-wrapper.sh must be on PATH even with GPG off, or every
+	// manifest generation fails with "permission denied".
+	wrapper := filepath.Join(e.dir, "bin", "git-verify-wrapper.sh")
+	if b, err := os.ReadFile(filepath.Join(argoBin, "hack", "git-verify-wrapper.sh")); err != nil {
+		return err
+	} else if err := os.WriteFile(wrapper, b, 0o755); err != nil {
+		return err
+	}
+	if err := e.install(ctx, argoBin); err != nil {
+		return err
+	}
+	e.env = []string{
+		"ARGOCD_FAKE_IN_CLUSTER=true",
+		"KUBECONFIG=" + e.kubeconfig,
+		"ARGOCD_TLS_DATA_PATH=" + filepath.Join(e.dir, "tls"),
+		"ARGOCD_SSH_DATA_PATH=" + filepath.Join(e.dir, "ssh"),
+		"ARGOCD_GNUPGHOME=" + filepath.Join(e.dir, "gnupg"),
+		"GNUPGHOME=" + filepath.Join(e.dir, "gnupg"),
+		"ARGOCD_GPG_ENABLED=false",
+		"TMPDIR=" + filepath.Join(e.dir, "tmp"),
+		"HOME=" + filepath.Join(e.dir, "home"),
+		"PATH=" + helmBin + ":" + filepath.Join(e.dir, "bin") + ":" + os.Getenv("PATH"),
+		"GIT_CONFIG_NOSYSTEM=1",
+	}
+	logs := filepath.Join(e.dir, "logs")
+
+	redisPath, err := exec.LookPath("redis-server")
+	if err != nil {
+		return errors.New("redis-server not found: Argo CD needs it (Debian: apt-get install redis-server)")
+	}
+	redisPort, err := loopback.FreePort()
+	if err != nil {
+		return err
+	}
+	e.redisAddr = "127.0.0.1:" + strconv.Itoa(redisPort)
+	if _, err := e.procs.Start(proc.Spec{Name: "redis", Path: redisPath, LogDir: logs, Dir: e.dir,
+		Args: []string{"--port", strconv.Itoa(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}}); err != nil {
+		return err
+	}
+
+	ports := map[string]int{}
+	for _, name := range []string{"repo", "repo-metrics", "controller-metrics", "server", "server-metrics"} {
+		if ports[name], err = loopback.FreePort(); err != nil {
+			return err
+		}
+	}
+	repoAddr := "127.0.0.1:" + strconv.Itoa(ports["repo"])
+	repoArgs := []string{"--address", "127.0.0.1", "--port", strconv.Itoa(ports["repo"]), "--disable-tls",
+		"--metrics-address", "127.0.0.1", "--metrics-port", strconv.Itoa(ports["repo-metrics"]),
+		"--redis", e.redisAddr, "--loglevel", "info"}
+	if e.hasFlag(ctx, "argocd-repo-server", "--client-ca-path") {
+		// Newer lines exit at start without it when TLS is disabled.
+		repoArgs = append(repoArgs, "--client-ca-path", "")
+	}
+	if _, err := e.startComponent("argocd-repo-server", repoArgs); err != nil {
+		return err
+	}
+	if err := e.procs.WaitFor(ctx, "argocd-repo-server on "+repoAddr, 100*time.Millisecond, tcpOpen(repoAddr)); err != nil {
+		return err
+	}
+	controllerArgs := []string{"--namespace", Namespace, "--repo-server", repoAddr, "--repo-server-plaintext",
+		"--redis", e.redisAddr, "--metrics-port", strconv.Itoa(ports["controller-metrics"]),
+		"--app-resync", strconv.Itoa(int(e.settings.Reconciliation.Seconds())),
+		"--status-processors", "20", "--operation-processors", "10", "--loglevel", "info"}
+	controllerArgs = append(controllerArgs, e.settings.ControllerArgs...)
+	if _, err := e.startComponent("argocd-application-controller", controllerArgs); err != nil {
+		return err
+	}
+	e.serverAddr = "127.0.0.1:" + strconv.Itoa(ports["server"])
+	if _, err := e.startComponent("argocd-server", []string{"--namespace", Namespace, "--insecure", "--disable-auth",
+		"--address", "127.0.0.1", "--port", strconv.Itoa(ports["server"]), "--metrics-port", strconv.Itoa(ports["server-metrics"]),
+		"--repo-server", repoAddr, "--repo-server-plaintext", "--redis", e.redisAddr, "--staticassets", "", "--loglevel", "info"}); err != nil {
+		return err
+	}
+	if err := e.procs.WaitFor(ctx, "argocd-server /healthz", 100*time.Millisecond, httpOK("http://"+e.serverAddr+"/healthz")); err != nil {
+		return err
+	}
+	if err := e.procs.WaitFor(ctx, "argocd-application-controller /healthz", 100*time.Millisecond,
+		httpOK("http://127.0.0.1:"+strconv.Itoa(ports["controller-metrics"])+"/healthz")); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (e *Engine) startComponent(name string, args []string) (*proc.Process, error) {
+	return e.procs.Start(proc.Spec{Name: name, Path: e.argocd, Args: args, LogDir: filepath.Join(e.dir, "logs"), Dir: e.dir,
+		Env: append(append([]string{}, e.env...), "ARGOCD_BINARY_NAME="+name)})
+}
+
+// hasFlag asks a component's --help whether it knows a flag, so one start
+// sequence serves every Argo CD line.
+func (e *Engine) hasFlag(ctx context.Context, component, flag string) bool {
+	cmd := exec.CommandContext(ctx, e.argocd, "--help")
+	cmd.Env = append(os.Environ(), "ARGOCD_BINARY_NAME="+component)
+	out, _ := cmd.CombinedOutput()
+	return bytes.Contains(out, []byte(flag+" "))
+}
+
+// install applies the CRDs (server-side: they exceed the client-side
+// last-applied annotation limit), the argocd namespace, the base config and
+// the default AppProject.
+func (e *Engine) install(ctx context.Context, argoBin string) error {
+	crds, err := filepath.Glob(filepath.Join(argoBin, "manifests", "crds", "*-crd.yaml"))
+	if err != nil || len(crds) == 0 {
+		return fmt.Errorf("no Argo CD CRDs under %s", argoBin)
+	}
+	for _, f := range crds {
+		objs, err := readManifests(f)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if err := e.serverSideApply(ctx, crdGVR, o); err != nil {
+				return fmt.Errorf("applying %s: %w", filepath.Base(f), err)
+			}
+		}
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
+	if _, err := e.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	configs, err := filepath.Glob(filepath.Join(argoBin, "manifests", "base", "config", "argocd-*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range configs {
+		objs, err := readManifests(f)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			o.SetNamespace(Namespace)
+			if o.GetName() == "argocd-cm" {
+				data, _, _ := unstructured.NestedStringMap(o.Object, "data")
+				if data == nil {
+					data = map[string]string{}
+				}
+				data["timeout.reconciliation"] = e.settings.Reconciliation.String()
+				data["timeout.reconciliation.jitter"] = e.settings.Jitter.String()
+				_ = unstructured.SetNestedStringMap(o.Object, data, "data")
+			}
+			gvr := schema.GroupVersionResource{Version: "v1", Resource: strings.ToLower(o.GetKind()) + "s"}
+			if err := e.serverSideApply(ctx, gvr, o); err != nil {
+				return fmt.Errorf("applying %s: %w", filepath.Base(f), err)
+			}
+		}
+	}
+	project := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+		"metadata": map[string]any{"name": "default", "namespace": Namespace},
+		"spec": map[string]any{
+			"sourceRepos":              []any{"*"},
+			"destinations":             []any{map[string]any{"server": "*", "namespace": "*"}},
+			"clusterResourceWhitelist": []any{map[string]any{"group": "*", "kind": "*"}},
+		},
+	}}
+	// The CRDs were just created: their REST mapping can lag for a moment.
+	return e.procs.WaitFor(ctx, "AppProject default to be accepted", 100*time.Millisecond, func(ctx context.Context) error {
+		return e.serverSideApply(ctx, appProjectGVR, project)
+	})
+}
+
+func (e *Engine) serverSideApply(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) error {
+	data, err := obj.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	var ri dynamic.ResourceInterface = e.dyn.Resource(gvr)
+	if ns := obj.GetNamespace(); ns != "" {
+		ri = e.dyn.Resource(gvr).Namespace(ns)
+	}
+	force := true
+	_, err = ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: &force})
+	return err
+}
+
+func readManifests(path string) ([]*unstructured.Unstructured, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseManifests(path, b)
+}
+
+// parseManifests splits a multi-document YAML file into objects, naming
+// the file and document on error.
+func parseManifests(source string, b []byte) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for i, doc := range splitYAML(b) {
+		if len(bytes.TrimSpace(doc.text)) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(doc.text, &m); err != nil {
+			return nil, fmt.Errorf("%s:%d: document %d is not valid YAML: %w", source, doc.line, i+1, err)
+		}
+		if m == nil {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: m}
+		if u.GetKind() == "" || u.GetAPIVersion() == "" {
+			return nil, fmt.Errorf("%s:%d: document %d has no apiVersion/kind", source, doc.line, i+1)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+type yamlDoc struct {
+	text []byte
+	line int // 1-based line where the document starts
+}
+
+func splitYAML(b []byte) []yamlDoc {
+	var docs []yamlDoc
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	start, cur := 1, []byte{}
+	for i, l := range lines {
+		if bytes.HasPrefix(l, []byte("---")) && len(bytes.TrimSpace(l[3:])) == 0 {
+			docs = append(docs, yamlDoc{text: cur, line: start})
+			cur, start = []byte{}, i+2
+			continue
+		}
+		cur = append(cur, l...)
+	}
+	return append(docs, yamlDoc{text: cur, line: start})
+}
+
+func tcpOpen(addr string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+}
+
+func httpOK(url string) func(context.Context) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: (&loopback.Dialer{}).DialContext}}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rehearse/rehearse/internal/binaries"
+)
+
+// Line is one Argo CD release line Rehearse knows how to build and run.
+type Line struct {
+	ArgoCD    string // module version, e.g. v3.2.12
+	Helm      string // the Helm CLI that line drives
+	HelmMajor int    // 3 or 4: selects helm.sh/helm/v3 or /v4
+	Toolchain string // GOTOOLCHAIN for the build, when upstream needs a newer Go
+}
+
+// DefaultArgoCDVersion is the seed's line (Argo CD 3.2), newest patch served.
+const DefaultArgoCDVersion = "v3.2.12"
+
+// Lines are the Argo CD versions that have been built and run here. The
+// Helm versions are the ones each line's hack/tool-versions.sh pins; Argo
+// CD 3.6 drives only the Helm v4 CLI.
+var knownLines = map[string]Line{
+	"v3.2.12": {ArgoCD: "v3.2.12", Helm: "v3.18.4", HelmMajor: 3},
+	"v3.6.1":  {ArgoCD: "v3.6.1", Helm: "v4.3.1", HelmMajor: 4, Toolchain: "go1.27.3"},
+}
+
+// LineFor returns the known line for an Argo CD version ("v3.6.1" or "3.6.1").
+func LineFor(version string) (Line, error) {
+	if !strings.HasPrefix(version, "v") {
+		version = "v" + version
+	}
+	l, ok := knownLines[version]
+	if !ok {
+		var known []string
+		for v := range knownLines {
+			known = append(known, v)
+		}
+		return Line{}, fmt.Errorf("engine: Argo CD %s is not a known line (known: %s)", version, strings.Join(known, ", "))
+	}
+	return l, nil
+}
+
+// ArgoCDRecipe builds the single argocd binary (every component is the same
+// binary, selected by ARGOCD_BINARY_NAME) and copies the CRDs, base config
+// and git-verify-wrapper.sh the components need at run time.
+func ArgoCDRecipe(l Line) binaries.Recipe {
+	v := strings.TrimPrefix(l.ArgoCD, "v")
+	return binaries.Recipe{
+		Name: "argocd", Module: "github.com/argoproj/argo-cd/v3", Version: l.ArgoCD, Toolchain: l.Toolchain,
+		Commands: []binaries.Command{{Package: "github.com/argoproj/argo-cd/v3/cmd", Binary: "argocd"}},
+		LDFlags:  "-s -w -X github.com/argoproj/argo-cd/v3/common.version=" + v + " -X github.com/argoproj/argo-cd/v3/common.gitTreeState=clean",
+		Files:    []string{"manifests/crds", "manifests/base/config", "hack/git-verify-wrapper.sh"},
+		Estimate: "about 6 minutes on 2 cores",
+	}
+}
+
+// HelmRecipe builds the Helm CLI the line's repo-server runs for `helm template`.
+func HelmRecipe(l Line) binaries.Recipe {
+	mod := fmt.Sprintf("helm.sh/helm/v%d", l.HelmMajor)
+	return binaries.Recipe{
+		Name: "helm", Module: mod, Version: l.Helm, Toolchain: l.Toolchain,
+		Commands: []binaries.Command{{Package: mod + "/cmd/helm", Binary: "helm"}},
+		LDFlags:  "-s -w -X " + mod + "/internal/version.version=" + l.Helm,
+		Estimate: "about 1 minute",
+	}
+}

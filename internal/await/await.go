@@ -1,0 +1,105 @@
+// Package await is the single mechanism behind "eventually", "within 10s"
+// and "stays true for 30s": a Check returns Pass, Pending or Fail with what
+// it saw, and the waiters poll it under an explicit timeout. A Fail stops
+// waiting at once; a timeout reports the last observation.
+package await
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// State is a check's verdict at one moment.
+type State int
+
+const (
+	// Pending: not true yet, may become true.
+	Pending State = iota
+	// Pass: the condition holds now.
+	Pass
+	// Fail: the condition can no longer become true; stop waiting.
+	Fail
+)
+
+func (s State) String() string {
+	return [...]string{"pending", "pass", "fail"}[s]
+}
+
+// Result is one observation.
+type Result struct {
+	State State
+	Saw   string // what was observed, for messages
+}
+
+// Passed, Waiting and Failed build Results.
+func Passed(format string, a ...any) Result  { return Result{Pass, fmt.Sprintf(format, a...)} }
+func Waiting(format string, a ...any) Result { return Result{Pending, fmt.Sprintf(format, a...)} }
+func Failed(format string, a ...any) Result  { return Result{Fail, fmt.Sprintf(format, a...)} }
+
+// Check observes the world once.
+type Check func(ctx context.Context) Result
+
+// Error says what was awaited, for how long and what was seen last.
+type Error struct {
+	What    string
+	Timeout time.Duration
+	Last    Result
+	Failed  bool // a Fail ended the wait (vs. a timeout or a broken Consistently)
+	Err     error
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Failed:
+		return fmt.Sprintf("%s: failed: %s", e.What, e.Last.Saw)
+	case e.Err != nil:
+		return fmt.Sprintf("%s: %v (last seen: %s)", e.What, e.Err, e.Last.Saw)
+	default:
+		return fmt.Sprintf("gave up after %s waiting for %s; last seen: %s", e.Timeout, e.What, e.Last.Saw)
+	}
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// DefaultInterval is how often checks are polled.
+const DefaultInterval = 100 * time.Millisecond
+
+// Eventually polls check until it passes, fails, or timeout elapses.
+func Eventually(ctx context.Context, what string, timeout time.Duration, check Check) (Result, error) {
+	return poll(ctx, what, timeout, DefaultInterval, check, false)
+}
+
+// Consistently requires check to pass at every poll for the whole duration.
+// A Pending observation breaks it just like a Fail does.
+func Consistently(ctx context.Context, what string, duration time.Duration, check Check) (Result, error) {
+	return poll(ctx, what, duration, DefaultInterval, check, true)
+}
+
+func poll(ctx context.Context, what string, d, every time.Duration, check Check, holdFor bool) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var last Result
+	for {
+		last = check(ctx)
+		switch {
+		case last.State == Fail:
+			return last, &Error{What: what, Timeout: d, Last: last, Failed: true}
+		case holdFor && last.State != Pass:
+			return last, &Error{What: what, Timeout: d, Last: last, Err: fmt.Errorf("stopped holding")}
+		case !holdFor && last.State == Pass:
+			return last, nil
+		}
+		select {
+		case <-ctx.Done():
+			if holdFor && ctx.Err() == context.DeadlineExceeded {
+				return last, nil
+			}
+			if ctx.Err() == context.DeadlineExceeded {
+				return last, &Error{What: what, Timeout: d, Last: last}
+			}
+			return last, &Error{What: what, Timeout: d, Last: last, Err: ctx.Err()}
+		case <-time.After(every):
+		}
+	}
+}
