@@ -37,7 +37,8 @@ func (e *InvalidApplicationError) Unwrap() error { return e.Err }
 // kubectl apply, after rewriting every repoURL through the loopback table.
 // source names the document in errors. If any check fails, nothing is sent
 // to the cluster.
-func (e *Engine) ApplyApplication(ctx context.Context, source string, doc []byte) (*Application, error) {
+// rw is the rewrite table to use; nil means the engine's own.
+func (e *Engine) ApplyApplication(ctx context.Context, source string, doc []byte, rw URLRewriter) (*Application, error) {
 	objs, err := parseManifests(source, doc)
 	if err != nil {
 		return nil, &InvalidApplicationError{Source: source, Reason: "cannot parse", Err: err}
@@ -55,7 +56,7 @@ func (e *Engine) ApplyApplication(ctx context.Context, source string, doc []byte
 	if u.GetNamespace() == "" {
 		u.SetNamespace(Namespace)
 	}
-	if err := e.rewriteSources(u); err != nil {
+	if err := e.rewriteSources(u, e.rewriterOr(rw)); err != nil {
 		return nil, &InvalidApplicationError{Source: source, Reason: "repoURL", Err: err}
 	}
 	if err := e.serverSideApply(ctx, applicationGVR, u); err != nil {
@@ -65,13 +66,13 @@ func (e *Engine) ApplyApplication(ctx context.Context, source string, doc []byte
 }
 
 // rewriteSources maps spec.source.repoURL and spec.sources[].repoURL.
-func (e *Engine) rewriteSources(u *unstructured.Unstructured) error {
+func (e *Engine) rewriteSources(u *unstructured.Unstructured, rw URLRewriter) error {
 	rewrite := func(src map[string]any, field string) error {
 		raw, _ := src["repoURL"].(string)
 		if raw == "" {
 			return fmt.Errorf("%s.repoURL is empty", field)
 		}
-		local, err := e.settings.Rewriter.Rewrite(raw)
+		local, err := rw.Rewrite(raw)
 		if err != nil {
 			return fmt.Errorf("%s.repoURL: %w", field, err)
 		}
@@ -103,6 +104,19 @@ func (e *Engine) rewriteSources(u *unstructured.Unstructured) error {
 		return errors.New("spec.source is missing")
 	}
 	return nil
+}
+
+// URLRewriter maps a repository URL to the loopback URL components may use,
+// or refuses it (see loopback.Rewriter).
+type URLRewriter interface {
+	Rewrite(url string) (string, error)
+}
+
+func (e *Engine) rewriterOr(rw URLRewriter) URLRewriter {
+	if rw == nil {
+		return e.settings.Rewriter
+	}
+	return rw
 }
 
 // Application reads the live Application.
@@ -170,8 +184,8 @@ func (e *Engine) DeleteApplication(ctx context.Context, name string, timeout tim
 // AddRepositoryCredentials registers basic-auth credentials for every
 // repository under urlPrefix (an Argo CD repo-creds Secret). The prefix is
 // rewritten like repoURLs are.
-func (e *Engine) AddRepositoryCredentials(ctx context.Context, name, urlPrefix, username, password string) error {
-	local, err := e.settings.Rewriter.Rewrite(urlPrefix)
+func (e *Engine) AddRepositoryCredentials(ctx context.Context, name, urlPrefix, username, password string, rw URLRewriter) error {
+	local, err := e.rewriterOr(rw).Rewrite(urlPrefix)
 	if err != nil {
 		return err
 	}

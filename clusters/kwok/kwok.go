@@ -217,6 +217,9 @@ func (p *Provider) start(ctx context.Context, name string) (*Cluster, error) {
 		"--service-account-key-file=" + certs.saPub, "--service-account-signing-key-file=" + certs.saKey,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--authorization-mode=Node,RBAC", "--allow-privileged=true",
+		// The lease reconciler refuses a loopback advertise address; nothing
+		// here reaches the API through the kubernetes Service anyway.
+		"--endpoint-reconciler-type=none",
 		"--max-requests-inflight=1000", "--max-mutating-requests-inflight=500",
 	}}); err != nil {
 		return c, err

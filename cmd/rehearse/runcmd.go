@@ -2,9 +2,16 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"log"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/reports"
+	"github.com/rehearse/rehearse/steps"
 )
 
 func splitList(s string) []string {
@@ -18,6 +25,62 @@ func splitList(s string) []string {
 }
 
 func runCmd(ctx context.Context, args []string) int {
-	fmt.Fprintln(os.Stderr, "rehearse run: not wired yet")
-	return 1
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	tags := fs.String("tags", "", "tag expression selecting scenarios, e.g. @flow-2")
+	backend := fs.String("backend", "kwok", "cluster backend: kwok, kind or existing")
+	argocd := fs.String("argocd-version", engine.DefaultArgoCDVersion, "Argo CD version to run (v3.2.12 or v3.6.1)")
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig for --backend existing (default $KUBECONFIG)")
+	kubeContext := fs.String("context", "", "kubeconfig context for --backend existing")
+	reportRoot := fs.String("reports", "reports", "directory for run reports (a run writes <dir>/<run-id>/ and <dir>/latest)")
+	format := fs.String("format", "pretty", "terminal output: pretty, progress or junit")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: rehearse run [flags] [feature files or directories...]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	paths := fs.Args()
+	if len(paths) == 0 {
+		paths = []string{"features"}
+	}
+	logger := log.New(os.Stderr, "rehearse: ", log.Ltime)
+	run, err := reports.NewRun(*reportRoot, time.Now())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rehearse run:", err)
+		return 1
+	}
+	started := time.Now()
+	res, err := steps.Run(ctx, steps.RunOptions{
+		Paths: paths, Tags: *tags,
+		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext, Log: logger},
+		Formats: append([]string{*format}, run.Formats()...),
+		Output:  os.Stdout,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rehearse run:", err)
+		fmt.Println("0 passed, 0 failed")
+		return 1
+	}
+	summary := reports.Summary{Started: started, WallSeconds: time.Since(started).Seconds(), Backend: *backend,
+		ArgoCDVersion: res.ArgoCDVersion, Passed: res.Passed, Failed: res.Failed, StartSeconds: map[string]float64{}}
+	for k, v := range res.Timings {
+		summary.StartSeconds[k] = v.Seconds()
+	}
+	for _, o := range res.Outcomes {
+		so := reports.ScenarioOutcome{Feature: o.Feature, Scenario: o.Scenario, Passed: o.Err == nil, Seconds: o.Duration.Seconds()}
+		if o.Err != nil {
+			so.Error = o.Err.Error()
+		}
+		summary.Scenarios = append(summary.Scenarios, so)
+	}
+	if err := run.WriteSummary(summary); err != nil {
+		logger.Printf("writing summary: %v", err)
+	}
+	logger.Printf("report: %s (wall %s)", run.Dir, time.Since(started).Round(time.Millisecond))
+	fmt.Printf("%d passed, %d failed\n", res.Passed, res.Failed)
+	if res.Failed > 0 || res.Status != 0 {
+		return 1
+	}
+	return 0
 }

@@ -185,7 +185,7 @@ func (c *Cache) heartbeat(key, step string) func() {
 			case <-done:
 				return
 			case <-t.C:
-				c.logf("  %s: still %s (%s)", key, step, time.Since(start).Round(time.Second))
+				c.logf("  %s: %s still running (%s)", key, step, time.Since(start).Round(time.Second))
 			}
 		}
 	}()

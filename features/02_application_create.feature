@@ -1,0 +1,221 @@
+@flow-2
+Feature: Creating the Argo CD Application (seed flow 2)
+  An admin registers the q-sign Helm chart with Argo CD. Argo CD checks the
+  Git connection, clones the repository, renders the chart, creates the
+  missing namespace and applies the Deployment, Service and ConfigMap, until
+  the application is Synced and Healthy. Bad input is reported by Argo CD's
+  own conditions (or refused by Rehearse before anything is applied).
+
+  Background:
+    Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
+    And the Git server hosts "root/q-sign" from the "q-sign" fixture
+    And Argo CD has repository credentials for "http://192.168.0.11:7780/"
+
+  Scenario: The admin creates the q-sign Application and it becomes Synced and Healthy
+    # Seed steps 10-11: the namespace is not there yet.
+    Given the namespace "q-sign" does not exist
+    # Seed step 1: kubectl apply -f application.yaml (the seed's repoURL, as written).
+    When the admin applies the Application:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Application
+      metadata:
+        name: q-sign
+        namespace: argocd
+      spec:
+        project: default
+        source:
+          repoURL: http://192.168.0.11:7780/root/q-sign.git
+          targetRevision: main
+          path: helm/keycloak-pqc
+          helm:
+            valueFiles:
+              - values.yaml
+        destination:
+          server: https://kubernetes.default.svc
+          namespace: q-sign
+        syncPolicy:
+          automated:
+            prune: true
+            selfHeal: true
+          syncOptions:
+            - CreateNamespace=true
+      """
+    # Seed steps 4-7: connection test and clone, against the local Git server.
+    Then within 30s Argo CD has cloned "root/q-sign" from the Git server
+    # Seed steps 19-20: Synced, Healthy.
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    And the application "q-sign" is synced to the head of "main" of "root/q-sign"
+    # Seed steps 12-13: CreateNamespace=true.
+    And the namespace "q-sign" was created by Argo CD
+    # Seed steps 8-9 and 14-18: the chart rendered with values.yaml and applied.
+    And the last sync of "q-sign" applied:
+      | kind       | name            |
+      | Deployment | keycloak        |
+      | Service    | keycloak        |
+      | ConfigMap  | keycloak-config |
+    And within 30s the deployment "keycloak" in "q-sign" has 1 ready replica
+    And the ConfigMap "keycloak-config" in "q-sign" has "KC_REALM" set to "q-sign"
+    And the argocd CLI shows "q-sign" as "Synced" and "Healthy"
+
+  Scenario: A repository that does not exist fails the Git connection test
+    When the admin applies the Application:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Application
+      metadata:
+        name: q-sign-missing-repo
+      spec:
+        project: default
+        source:
+          repoURL: http://192.168.0.11:7780/root/no-such-repo.git
+          targetRevision: main
+          path: helm/keycloak-pqc
+        destination:
+          server: https://kubernetes.default.svc
+          namespace: q-sign-missing-repo
+        syncPolicy:
+          automated: {}
+          syncOptions:
+            - CreateNamespace=true
+      """
+    Then within 30s the application "q-sign-missing-repo" has a "ComparisonError" condition containing "repository not found"
+    And the application "q-sign-missing-repo" has deployed nothing
+    And the namespace "q-sign-missing-repo" was not created
+
+  Scenario: An unreachable Git server is reported, not retried into a half-applied state
+    Given the Git server is down
+    When the admin applies the Application:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Application
+      metadata:
+        name: q-sign-git-down
+      spec:
+        project: default
+        source:
+          repoURL: http://192.168.0.11:7780/root/q-sign.git
+          targetRevision: main
+          path: helm/keycloak-pqc
+        destination:
+          server: https://kubernetes.default.svc
+          namespace: q-sign-git-down
+        syncPolicy:
+          automated: {}
+          syncOptions:
+            - CreateNamespace=true
+      """
+    Then within 30s the application "q-sign-git-down" has a "ComparisonError" condition containing "connection refused"
+    And the application "q-sign-git-down" has deployed nothing
+    And the namespace "q-sign-git-down" was not created
+
+  Scenario: A revision that does not exist cannot be resolved
+    When the admin applies the Application:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Application
+      metadata:
+        name: q-sign-bad-revision
+      spec:
+        project: default
+        source:
+          repoURL: http://192.168.0.11:7780/root/q-sign.git
+          targetRevision: v9.9.9
+          path: helm/keycloak-pqc
+        destination:
+          server: https://kubernetes.default.svc
+          namespace: q-sign-bad-revision
+        syncPolicy:
+          automated: {}
+          syncOptions:
+            - CreateNamespace=true
+      """
+    Then within 30s the application "q-sign-bad-revision" has a "ComparisonError" condition containing "v9.9.9"
+    And the application "q-sign-bad-revision" has deployed nothing
+    And the namespace "q-sign-bad-revision" was not created
+
+  Scenario: A chart that fails to render is reported with Helm's error and nothing is applied
+    Given the developer pushes a commit to branch "broken-chart" of "root/q-sign" that replaces "helm/keycloak-pqc/templates/configmap.yaml" with:
+      """
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: keycloak-config
+      data:
+        KC_REALM: {{ .Values.config.realm | quote
+      """
+    When the admin applies the Application:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Application
+      metadata:
+        name: q-sign-broken-chart
+      spec:
+        project: default
+        source:
+          repoURL: http://192.168.0.11:7780/root/q-sign.git
+          targetRevision: broken-chart
+          path: helm/keycloak-pqc
+        destination:
+          server: https://kubernetes.default.svc
+          namespace: q-sign-broken-chart
+        syncPolicy:
+          automated: {}
+          syncOptions:
+            - CreateNamespace=true
+      """
+    Then within 30s the application "q-sign-broken-chart" has a "ComparisonError" condition containing "configmap.yaml"
+    And the application "q-sign-broken-chart" has deployed nothing
+    And the namespace "q-sign-broken-chart" was not created
+
+  Scenario: An Application naming a project that does not exist is an invalid spec
+    When the admin applies the Application:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Application
+      metadata:
+        name: q-sign-bad-project
+      spec:
+        project: no-such-project
+        source:
+          repoURL: http://192.168.0.11:7780/root/q-sign.git
+          targetRevision: main
+          path: helm/keycloak-pqc
+        destination:
+          server: https://kubernetes.default.svc
+          namespace: q-sign-bad-project
+      """
+    Then within 30s the application "q-sign-bad-project" has a "InvalidSpecError" condition containing "no-such-project"
+    And the application "q-sign-bad-project" has deployed nothing
+
+  Scenario: A repository URL that no rewrite rule maps is refused before Argo CD sees it
+    When the admin tries to apply the Application:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Application
+      metadata:
+        name: q-sign-unmapped
+      spec:
+        project: default
+        source:
+          repoURL: http://192.168.0.11:30800/root/q-sign.git
+          path: helm/keycloak-pqc
+        destination:
+          server: https://kubernetes.default.svc
+          namespace: q-sign-unmapped
+      """
+    Then applying it fails with an error containing "no rewrite rule maps it"
+    And no Application named "q-sign-unmapped" exists
+
+  Scenario: A malformed Application document is refused with its line, and nothing is applied
+    When the admin tries to apply the Application:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Application
+      metadata:
+        name: q-sign-malformed
+      spec:
+        source: [this is not
+      """
+    Then applying it fails with an error containing "line 6"
+    And no Application named "q-sign-malformed" exists

@@ -1,0 +1,38 @@
+package features
+
+import (
+	"context"
+	"flag"
+	"log"
+	"os"
+	"testing"
+
+	"github.com/rehearse/rehearse/steps"
+)
+
+var (
+	tags    = flag.String("rehearse.tags", "", "godog tag expression selecting scenarios")
+	backend = flag.String("rehearse.backend", "kwok", "cluster backend: kwok, kind or existing")
+	argocd  = flag.String("rehearse.argocd-version", "", "Argo CD version (default: the seed's 3.2 line)")
+)
+
+// TestFeatures runs every feature file in this directory as Go subtests.
+func TestFeatures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("features start a cluster and Argo CD; skipped in -short mode")
+	}
+	res, err := steps.Run(context.Background(), steps.RunOptions{
+		Paths: []string{"."},
+		Tags:  *tags,
+		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd,
+			Log: log.New(os.Stderr, "rehearse: ", log.Ltime)},
+		T: t,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d passed, %d failed; start-up %v", res.Passed, res.Failed, res.Timings)
+	if res.Failed > 0 || res.Status != 0 {
+		t.Fail()
+	}
+}

@@ -1,0 +1,303 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/internal/await"
+)
+
+func (w *World) applicationSteps() []StepDef {
+	return []StepDef{
+		{Pattern: `^the admin applies the Application:$`,
+			Doc:     "Applies the Application YAML in the doc string as `kubectl apply` would (repoURLs rewritten through the scenario's table). Fails if it is refused.",
+			Example: `When the admin applies the Application:`,
+			Fn:      w.applyApplication},
+		{Pattern: `^the admin tries to apply the Application:$`,
+			Doc:     "Like `the admin applies the Application:` but records a refusal for a later `applying it fails ...` step instead of failing.",
+			Example: `When the admin tries to apply the Application:`,
+			Fn:      w.tryApplyApplication},
+		{Pattern: `^applying it fails with an error containing "([^"]*)"$`,
+			Doc:     "Asserts the last `tries to apply` was refused, with this text in the error.",
+			Example: `Then applying it fails with an error containing "no rewrite rule maps it"`,
+			Fn:      w.applyFailedWith},
+		{Pattern: `^no Application named "([^"]*)" exists$`,
+			Doc:     "Asserts that nothing was applied: the Application is absent from the cluster.",
+			Example: `Then no Application named "q-sign" exists`,
+			Fn:      w.noApplication},
+		{Pattern: `^within (\d+)s the application "([^"]*)" is "([^"]*)" and "([^"]*)"$`,
+			Doc:     "Waits until Argo CD reports the sync status (Synced, OutOfSync) and health (Healthy, Progressing, Degraded, ...).",
+			Example: `Then within 30s the application "q-sign" is "Synced" and "Healthy"`,
+			Fn:      w.appStatusWithin},
+		{Pattern: `^the application "([^"]*)" is synced to the head of "([^"]*)" of "([^"]*)"$`,
+			Doc:     "Asserts status.sync.revision is the commit the branch points at on the Git server.",
+			Example: `And the application "q-sign" is synced to the head of "main" of "root/q-sign"`,
+			Fn:      w.appAtHead},
+		{Pattern: `^the last sync of "([^"]*)" applied:$`,
+			Doc:     "Asserts the last operation Succeeded and its sync result lists each kind/name of the table as Synced.",
+			Example: `And the last sync of "q-sign" applied:`,
+			Fn:      w.lastSyncApplied},
+		{Pattern: `^within (\d+)s the application "([^"]*)" has a "([^"]*)" condition containing "([^"]*)"$`,
+			Doc:     "Waits until Argo CD sets a condition of this type (ComparisonError, InvalidSpecError, SyncError, ...) whose message contains the text.",
+			Example: `Then within 30s the application "q-sign" has a "ComparisonError" condition containing "repository not found"`,
+			Fn:      w.appConditionWithin},
+		{Pattern: `^the application "([^"]*)" has deployed nothing$`,
+			Doc:     "Asserts Argo CD ran no sync for the app: no operation, no history, no live resources it reports as deployed.",
+			Example: `And the application "q-sign" has deployed nothing`,
+			Fn:      w.appDeployedNothing},
+		{Pattern: `^the argocd CLI shows "([^"]*)" as "([^"]*)" and "([^"]*)"$`,
+			Doc:     "Runs the real `argocd app get NAME -o json` against argocd-server and checks sync and health status.",
+			Example: `And the argocd CLI shows "q-sign" as "Synced" and "Healthy"`,
+			Fn:      w.cliShows},
+	}
+}
+
+func (w *World) apply(ctx context.Context, doc *godog.DocString) (*engine.Application, error) {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	source := fmt.Sprintf("application in scenario %q", w.scenario)
+	app, err := e.ApplyApplication(ctx, source, []byte(doc.Content), w.rewriter)
+	if err != nil {
+		return nil, err
+	}
+	w.apps = append(w.apps, app.Name)
+	w.lastAppName = app.Name
+	w.rememberNamespace(ctx, app.Spec.Destination.Namespace)
+	return app, nil
+}
+
+func (w *World) applyApplication(ctx context.Context, doc *godog.DocString) error {
+	_, err := w.apply(ctx, doc)
+	return err
+}
+
+func (w *World) tryApplyApplication(ctx context.Context, doc *godog.DocString) error {
+	if _, err := w.engine(ctx); err != nil {
+		return err
+	}
+	_, w.lastErr = w.apply(ctx, doc)
+	if w.lastErr == nil {
+		w.lastErr = errNoError
+	}
+	return nil
+}
+
+var errNoError = errors.New("(it was accepted)")
+
+func (w *World) applyFailedWith(ctx context.Context, text string) error {
+	if w.lastErr == nil {
+		return errors.New("no `tries to apply` step ran before this one")
+	}
+	if w.lastErr == errNoError {
+		return fmt.Errorf("the Application was accepted, want an error containing %q", text)
+	}
+	if !strings.Contains(w.lastErr.Error(), text) {
+		return fmt.Errorf("error %q does not contain %q", w.lastErr.Error(), text)
+	}
+	return nil
+}
+
+func (w *World) noApplication(ctx context.Context, name string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	app, err := e.Application(ctx, name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("Application %s exists: %s", name, app.Summary())
+}
+
+// appCheck turns a predicate on the live app into an await.Check.
+func (w *World) appCheck(e *engine.Engine, name string, pred func(*engine.Application) await.Result) await.Check {
+	return func(ctx context.Context) await.Result {
+		if err := e.Healthy(); err != nil {
+			return await.Failed("Argo CD component died: %v", err)
+		}
+		app, err := e.Application(ctx, name)
+		if err != nil {
+			return await.Waiting("reading Application %s: %v", name, err)
+		}
+		return pred(app)
+	}
+}
+
+func (w *World) appStatusWithin(ctx context.Context, seconds int, name, sync, health string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = await.Eventually(ctx, fmt.Sprintf("application %s to be %s and %s", name, sync, health), time.Duration(seconds)*time.Second,
+		w.appCheck(e, name, func(app *engine.Application) await.Result {
+			if app.Status.Sync.Status == sync && app.Status.Health.Status == health {
+				return await.Passed("%s", app.Summary())
+			}
+			return await.Waiting("%s", app.Summary())
+		}))
+	return err
+}
+
+func (w *World) appAtHead(ctx context.Context, name, branch, repo string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := w.gitServer()
+	if err != nil {
+		return err
+	}
+	head, err := s.Head(repo, branch)
+	if err != nil {
+		return err
+	}
+	app, err := e.Application(ctx, name)
+	if err != nil {
+		return err
+	}
+	if app.Status.Sync.Revision != head {
+		return fmt.Errorf("application %s is at revision %q, %s of %s is %s", name, app.Status.Sync.Revision, branch, repo, head)
+	}
+	return nil
+}
+
+func (w *World) lastSyncApplied(ctx context.Context, name string, table *godog.Table) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	app, err := e.Application(ctx, name)
+	if err != nil {
+		return err
+	}
+	op := app.Status.OperationState
+	if op == nil || op.SyncResult == nil {
+		return fmt.Errorf("application %s has no sync result yet: %s", name, app.Summary())
+	}
+	if op.Phase != "Succeeded" {
+		return fmt.Errorf("last operation of %s is %s: %s", name, op.Phase, op.Message)
+	}
+	rows, err := tableRows(table, "kind", "name")
+	if err != nil {
+		return err
+	}
+	var seen []string
+	for _, r := range op.SyncResult.Resources {
+		seen = append(seen, fmt.Sprintf("%s/%s=%s", r.Kind, r.Name, r.Status))
+	}
+	for _, row := range rows {
+		found := false
+		for _, r := range op.SyncResult.Resources {
+			if r.Kind == row["kind"] && r.Name == row["name"] && r.Status == "Synced" {
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("last sync of %s did not apply %s %s; sync result: %s", name, row["kind"], row["name"], strings.Join(seen, ", "))
+		}
+	}
+	return nil
+}
+
+func (w *World) appConditionWithin(ctx context.Context, seconds int, name, typ, text string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = await.Eventually(ctx, fmt.Sprintf("a %s condition containing %q on %s", typ, text, name), time.Duration(seconds)*time.Second,
+		w.appCheck(e, name, func(app *engine.Application) await.Result {
+			if c, ok := app.Condition(typ); ok && strings.Contains(c.Message, text) {
+				return await.Passed("%s: %s", c.Type, c.Message)
+			}
+			return await.Waiting("%s", app.Summary())
+		}))
+	return err
+}
+
+func (w *World) appDeployedNothing(ctx context.Context, name string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	app, err := e.Application(ctx, name)
+	if err != nil {
+		return err
+	}
+	if app.Status.OperationState != nil || len(app.Status.History) > 0 {
+		return fmt.Errorf("application %s ran a sync: %s", name, app.Summary())
+	}
+	for _, r := range app.Status.Resources {
+		if r.Status == "Synced" {
+			return fmt.Errorf("application %s reports %s as deployed", name, r.Ref())
+		}
+	}
+	return nil
+}
+
+func (w *World) cliShows(ctx context.Context, name, sync, health string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	out, err := e.CLI(ctx, "app", "get", name, "-o", "json")
+	if err != nil {
+		return err
+	}
+	var got struct {
+		Status struct {
+			Sync   struct{ Status string }
+			Health struct{ Status string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		return fmt.Errorf("argocd app get %s -o json: %w: %s", name, err, out)
+	}
+	if got.Status.Sync.Status != sync || got.Status.Health.Status != health {
+		return fmt.Errorf("argocd app get %s: sync=%s health=%s, want %s and %s", name, got.Status.Sync.Status, got.Status.Health.Status, sync, health)
+	}
+	return nil
+}
+
+// tableRows reads a table with a header row into maps, requiring columns.
+func tableRows(t *godog.Table, columns ...string) ([]map[string]string, error) {
+	if t == nil || len(t.Rows) < 2 {
+		return nil, errors.New("the step needs a table with a header row and at least one row")
+	}
+	var header []string
+	for _, c := range t.Rows[0].Cells {
+		header = append(header, strings.TrimSpace(c.Value))
+	}
+	for _, want := range columns {
+		found := false
+		for _, h := range header {
+			found = found || h == want
+		}
+		if !found {
+			return nil, fmt.Errorf("table has columns %v, needs %v", header, columns)
+		}
+	}
+	var out []map[string]string
+	for _, r := range t.Rows[1:] {
+		m := map[string]string{}
+		for i, c := range r.Cells {
+			if i < len(header) {
+				m[header[i]] = strings.TrimSpace(c.Value)
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

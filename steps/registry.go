@@ -1,0 +1,50 @@
+package steps
+
+import (
+	"regexp"
+	"sort"
+
+	"github.com/cucumber/godog"
+)
+
+// StepDef is one step pattern with the documentation shown by
+// `rehearse steps` and docs/steps.md, both generated from this list.
+type StepDef struct {
+	Pattern string // regular expression godog matches
+	Doc     string // what the step does and asserts
+	Example string // a line as written in a feature file
+	Fn      any    // bound to a World
+}
+
+// Catalogue lists every step, sorted by pattern, for documentation.
+func Catalogue() []StepDef {
+	defs := (&World{}).definitions()
+	sort.Slice(defs, func(i, j int) bool { return defs[i].Pattern < defs[j].Pattern })
+	return defs
+}
+
+func (w *World) register(sc *godog.ScenarioContext) {
+	for _, d := range w.definitions() {
+		sc.Step(d.Pattern, d.Fn)
+	}
+}
+
+// Match returns the definitions whose pattern matches text (used to check
+// that every Example really matches its own pattern).
+func Match(text string) []StepDef {
+	var out []StepDef
+	for _, d := range Catalogue() {
+		if regexp.MustCompile(d.Pattern).MatchString(text) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (w *World) definitions() []StepDef {
+	var defs []StepDef
+	defs = append(defs, w.gitSteps()...)
+	defs = append(defs, w.applicationSteps()...)
+	defs = append(defs, w.clusterSteps()...)
+	return defs
+}

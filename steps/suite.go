@@ -1,0 +1,130 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cucumber/godog"
+)
+
+// RunOptions select features and where results go.
+type RunOptions struct {
+	Paths   []string // feature files or directories
+	Tags    string   // godog tag expression, e.g. "@flow-2 && ~@slow"
+	Env     EnvOptions
+	Formats []string // godog formatter specs: "pretty", "cucumber:path", "junit:path"
+	Output  io.Writer
+	// T runs each scenario as a Go subtest when the suite runs under go test.
+	T *testing.T
+}
+
+// Outcome is one scenario's result.
+type Outcome struct {
+	Feature, Scenario string
+	Err               error
+	Duration          time.Duration
+}
+
+// Result summarises a run.
+type Result struct {
+	Passed, Failed int
+	Outcomes       []Outcome
+	Timings        map[string]time.Duration // environment start-up
+	ArgoCDVersion  string
+	Status         int // godog's exit status
+}
+
+// Run executes the selected features against one shared Environment and
+// returns per-scenario outcomes.
+func Run(ctx context.Context, opts RunOptions) (*Result, error) {
+	if len(opts.Paths) == 0 {
+		opts.Paths = []string{"features"}
+	}
+	for _, p := range opts.Paths {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("feature path %s: %w", p, err)
+		}
+	}
+	if opts.Output == nil {
+		opts.Output = os.Stdout
+	}
+	if len(opts.Formats) == 0 {
+		opts.Formats = []string{"pretty"}
+	}
+	env := NewEnvironment(opts.Env)
+	res := &Result{ArgoCDVersion: env.opts.ArgoCDVersion}
+	var mu sync.Mutex
+	seq := 0
+	starts := map[string]time.Time{}
+
+	suite := godog.TestSuite{
+		Name: "rehearse",
+		TestSuiteInitializer: func(tsc *godog.TestSuiteContext) {
+			tsc.AfterSuite(func() {
+				if err := env.Close(context.Background()); err != nil {
+					fmt.Fprintln(os.Stderr, "rehearse: tearing down the environment:", err)
+				}
+			})
+		},
+		ScenarioInitializer: func(sc *godog.ScenarioContext) {
+			mu.Lock()
+			seq++
+			id := fmt.Sprintf("s%d-%d", seq, time.Now().UnixNano()%100000)
+			mu.Unlock()
+			w := newWorld(env, "", id)
+			w.register(sc)
+			sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+				w.scenario = s.Name
+				mu.Lock()
+				starts[s.Id] = time.Now()
+				mu.Unlock()
+				return ctx, nil
+			})
+			sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
+				cleanupErr := w.cleanup(context.WithoutCancel(ctx))
+				if err == nil {
+					err = cleanupErr
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				o := Outcome{Feature: featureName(s.Uri), Scenario: s.Name, Err: err, Duration: time.Since(starts[s.Id])}
+				res.Outcomes = append(res.Outcomes, o)
+				if err != nil {
+					res.Failed++
+				} else {
+					res.Passed++
+				}
+				return ctx, cleanupErr
+			})
+		},
+		Options: &godog.Options{
+			Format:         strings.Join(opts.Formats, ","),
+			Paths:          opts.Paths,
+			Tags:           opts.Tags,
+			Strict:         true,
+			Output:         opts.Output,
+			TestingT:       opts.T,
+			DefaultContext: ctx,
+			NoColors:       os.Getenv("CI") != "" || os.Getenv("NO_COLOR") != "",
+		},
+	}
+	res.Status = suite.Run()
+	res.Timings = env.Timings()
+	if res.Status != 0 && res.Passed+res.Failed == 0 {
+		return res, fmt.Errorf("godog exited with status %d before running any scenario (see the output above: a malformed feature file or bad tag expression)", res.Status)
+	}
+	return res, nil
+}
+
+func featureName(uri string) string {
+	if i := strings.LastIndex(uri, "/"); i >= 0 {
+		return uri[i+1:]
+	}
+	return uri
+}

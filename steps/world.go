@@ -1,0 +1,116 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/fixtures/gitserver"
+	"github.com/rehearse/rehearse/internal/loopback"
+)
+
+// Accounts on every scenario's Git server. Argo CD uses its own account so
+// the access log tells its clones apart from people's.
+const (
+	adminUser     = "root"
+	developerUser = "developer"
+	argocdUser    = "argocd"
+)
+
+// World is one scenario's state. Nothing in it is shared with another
+// scenario: each has its own Git server, rewrite table and credentials.
+type World struct {
+	env      *Environment
+	scenario string
+	id       string // short unique id for names the scenario creates
+
+	git       *gitserver.Server
+	passwords map[string]string
+	rewriter  *loopback.Rewriter
+
+	apps          []string // Applications to delete at the end
+	secrets       []string
+	newNamespaces map[string]bool // namespaces that did not exist when the scenario began
+	lastErr       error          // outcome of the last "tries to" step
+	lastAppName   string
+}
+
+func newWorld(env *Environment, scenario, id string) *World {
+	return &World{env: env, scenario: scenario, id: id, rewriter: loopback.NewRewriter(),
+		passwords: map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id},
+		newNamespaces: map[string]bool{}}
+}
+
+func (w *World) engine(ctx context.Context) (*engine.Engine, error) {
+	if err := w.env.Start(ctx); err != nil {
+		return nil, err
+	}
+	return w.env.Engine(), nil
+}
+
+// gitServer starts the scenario's Git server on first use.
+func (w *World) gitServer() (*gitserver.Server, error) {
+	if w.git != nil {
+		return w.git, nil
+	}
+	opts := []gitserver.Option{}
+	for u, p := range w.passwords {
+		opts = append(opts, gitserver.WithUser(u, p))
+	}
+	s, err := gitserver.Start(opts...)
+	if err != nil {
+		return nil, err
+	}
+	w.git = s
+	return s, nil
+}
+
+// cleanup removes what the scenario created, so the next one starts clean.
+func (w *World) cleanup(ctx context.Context) error {
+	var errs []string
+	if w.env.Engine() != nil {
+		e := w.env.Engine()
+		for _, app := range w.apps {
+			if err := e.DeleteApplication(ctx, app, 60*time.Second); err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
+		for _, s := range w.secrets {
+			if err := e.Kube().CoreV1().Secrets(engine.Namespace).Delete(ctx, s, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, err.Error())
+			}
+		}
+		for ns := range w.newNamespaces {
+			if err := e.Kube().CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, err.Error())
+			}
+		}
+	}
+	if w.git != nil {
+		_ = w.git.Close()
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("cleaning up after %q: %s", w.scenario, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// rememberNamespace records a destination namespace the scenario may cause
+// to be created, if it does not exist yet.
+func (w *World) rememberNamespace(ctx context.Context, ns string) {
+	if ns == "" || w.env.Engine() == nil {
+		return
+	}
+	_, err := w.env.Engine().Kube().CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		w.newNamespaces[ns] = true
+	}
+}
+
+func namespacePhase(ns *corev1.Namespace) string { return string(ns.Status.Phase) }
