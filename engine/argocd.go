@@ -51,11 +51,11 @@ type Logger interface {
 
 // Settings configure an engine; set them with Options.
 type Settings struct {
-	Line          Line
-	Cache         *binaries.Cache
-	Rewriter      *loopback.Rewriter
-	Log           Logger
-	StartTimeout  time.Duration
+	Line         Line
+	Cache        *binaries.Cache
+	Rewriter     *loopback.Rewriter
+	Log          Logger
+	StartTimeout time.Duration
 	// Reconciliation is Argo CD's timeout.reconciliation (poll interval);
 	// Jitter its timeout.reconciliation.jitter.
 	Reconciliation, Jitter time.Duration

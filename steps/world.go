@@ -37,13 +37,13 @@ type World struct {
 	apps          []string // Applications to delete at the end
 	secrets       []string
 	newNamespaces map[string]bool // namespaces that did not exist when the scenario began
-	lastErr       error          // outcome of the last "tries to" step
+	lastErr       error           // outcome of the last "tries to" step
 	lastAppName   string
 }
 
 func newWorld(env *Environment, scenario, id string) *World {
 	return &World{env: env, scenario: scenario, id: id, rewriter: loopback.NewRewriter(),
-		passwords: map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id},
+		passwords:     map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id},
 		newNamespaces: map[string]bool{}}
 }
 

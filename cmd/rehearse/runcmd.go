@@ -53,7 +53,7 @@ func runCmd(ctx context.Context, args []string) int {
 	started := time.Now()
 	res, err := steps.Run(ctx, steps.RunOptions{
 		Paths: paths, Tags: *tags,
-		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext, Log: logger},
+		Env:     steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext, Log: logger},
 		Formats: append([]string{*format}, run.Formats()...),
 		Output:  os.Stdout,
 	})

@@ -35,7 +35,7 @@ func TestRewriteRefusesUnmappedNonLoopback(t *testing.T) {
 	r := NewRewriter()
 	require.NoError(t, r.Map("http://192.168.0.11:7780/", "http://127.0.0.1:4321/"))
 	for _, u := range []string{
-		"http://192.168.0.11:30800/v2/",   // same host, unmapped port
+		"http://192.168.0.11:30800/v2/",    // same host, unmapped port
 		"https://gitlab.example.com/x.git", // a name is never resolved
 		"http://10.0.0.1/x",
 		"http://[::ffff:192.168.0.11]:7780/x",
