@@ -23,6 +23,7 @@ func usage() {
 commands:
   run      run feature files (default: features/) and write a report
   prepare  build every binary the default backend and engine need (cached)
+  steps    list every step pattern with its documentation and an example
 `)
 }
 
@@ -36,6 +37,8 @@ func run(ctx context.Context, args []string) int {
 		return prepareCmd(ctx, args[1:])
 	case "run":
 		return runCmd(ctx, args[1:])
+	case "steps":
+		return stepsCmd(args[1:])
 	case "-h", "--help", "help":
 		usage()
 		return 0

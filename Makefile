@@ -1,0 +1,37 @@
+# Rehearse: the two commands are `make run` and `make test` (see README.md).
+GO      ?= go
+TAGS    ?=
+ARGOCD  ?= v3.2.12
+BACKEND ?= kwok
+# The first run builds the control plane and Argo CD (about 30 minutes on
+# 2 cores); go test's default 10-minute timeout is too short for that.
+TEST_TIMEOUT ?= 80m
+
+.PHONY: run test prepare unit bench docs vet
+
+## run: every feature on the default backend, report under reports/latest/
+run: prepare
+	$(GO) run ./cmd/rehearse run --backend $(BACKEND) --argocd-version $(ARGOCD) $(if $(TAGS),--tags '$(TAGS)') features/
+
+## test: go test ./... (features included), after building what it needs
+test: prepare
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+## prepare: build and cache every binary (visible progress, no-op when cached)
+prepare:
+	$(GO) run ./cmd/rehearse prepare --argocd-versions $(ARGOCD)
+
+## unit: fast tests only (no cluster, no Argo CD)
+unit:
+	$(GO) test -short ./...
+
+## bench: start-up benchmarks, printed as a table by go test
+bench: prepare
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./clusters/kwok/ ./engine/
+
+## docs: regenerate docs/steps.md from the step registry
+docs:
+	$(GO) run ./cmd/rehearse steps --markdown > docs/steps.md
+
+vet:
+	$(GO) vet ./...
