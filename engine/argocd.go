@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -419,7 +420,14 @@ func parseManifests(source string, b []byte) ([]*unstructured.Unstructured, erro
 		}
 		var m map[string]any
 		if err := yaml.Unmarshal(doc.text, &m); err != nil {
-			return nil, fmt.Errorf("%s:%d: document %d is not valid YAML: %w", source, doc.line, i+1, err)
+			// The YAML parser counts lines from the document's start; report
+			// the line in the whole source.
+			line := doc.line
+			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				line = doc.line + n - 1
+			}
+			return nil, fmt.Errorf("%s:%d: document %d is not valid YAML: %w", source, line, i+1, err)
 		}
 		if m == nil {
 			continue
@@ -432,6 +440,8 @@ func parseManifests(source string, b []byte) ([]*unstructured.Unstructured, erro
 	}
 	return out, nil
 }
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 type yamlDoc struct {
 	text []byte

@@ -217,5 +217,5 @@ Feature: Creating the Argo CD Application (seed flow 2)
       spec:
         source: [this is not
       """
-    Then applying it fails with an error containing "line 6"
+    Then applying it fails with an error containing ":6: document 1 is not valid YAML"
     And no Application named "q-sign-malformed" exists

@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse/rehearse/internal/loopback"
+)
+
+func TestParseManifestsNamesFileAndLine(t *testing.T) {
+	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [b\n"
+	_, err := parseManifests("app.yaml", []byte(doc))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "app.yaml:9: document 2")
+}
+
+func TestParseManifestsRequiresKind(t *testing.T) {
+	_, err := parseManifests("x.yaml", []byte("metadata:\n  name: a\n"))
+	assert.ErrorContains(t, err, "x.yaml:1: document 1 has no apiVersion/kind")
+}
+
+func TestParseManifestsSkipsEmptyDocuments(t *testing.T) {
+	objs, err := parseManifests("x.yaml", []byte("---\n# only a comment\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns1\n---\n"))
+	require.NoError(t, err)
+	require.Len(t, objs, 1)
+	assert.Equal(t, "ns1", objs[0].GetName())
+}
+
+func TestApplyApplicationRefusesBadDocumentsBeforeTouchingTheCluster(t *testing.T) {
+	// An Engine with no cluster: any attempt to reach the API would panic.
+	e := &Engine{settings: Settings{Rewriter: loopback.NewRewriter()}}
+	cases := map[string]string{
+		"cannot parse":                 "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source: [x\n",
+		"want argoproj.io/v1alpha1":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+		"metadata.name is empty":       "apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec: {}\n",
+		"spec.source is missing":       "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec: {}\n",
+		"no rewrite rule maps it":      "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source:\n    repoURL: http://192.168.0.11:7780/root/q-sign.git\n",
+		"spec.sources[1].repoURL":      "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  sources:\n  - repoURL: http://127.0.0.1:1/a.git\n  - repoURL: https://gitlab.example.com/b.git\n",
+		"expected exactly one document": "apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\napiVersion: v1\nkind: B\nmetadata: {name: b}\n",
+	}
+	for want, doc := range cases {
+		_, err := e.ApplyApplication(t.Context(), "application.yaml", []byte(doc), nil)
+		var invalid *InvalidApplicationError
+		require.ErrorAs(t, err, &invalid, want)
+		assert.Contains(t, err.Error(), want)
+		assert.Contains(t, err.Error(), "application.yaml")
+	}
+}
+
+func TestRewriteSourcesMapsTheSeedURL(t *testing.T) {
+	rw := loopback.NewRewriter()
+	require.NoError(t, rw.Map("http://192.168.0.11:7780/", "http://127.0.0.1:5000/"))
+	objs, err := parseManifests("a.yaml", []byte("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source:\n    repoURL: http://192.168.0.11:7780/root/q-sign.git\n"))
+	require.NoError(t, err)
+	e := &Engine{}
+	require.NoError(t, e.rewriteSources(objs[0], rw))
+	assert.Equal(t, "http://127.0.0.1:5000/root/q-sign.git", objs[0].Object["spec"].(map[string]any)["source"].(map[string]any)["repoURL"])
+}
