@@ -192,6 +192,9 @@ func (e *Engine) Stop() {
 	})
 }
 
+// RSS reports each component's resident memory in bytes.
+func (e *Engine) RSS() map[string]uint64 { return e.procs.RSS() }
+
 // Healthy returns an error if a component has exited.
 func (e *Engine) Healthy() error { return e.procs.Exited() }
 

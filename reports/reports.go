@@ -71,6 +71,8 @@ type Summary struct {
 	Passed        int                `json:"passed"`
 	Failed        int                `json:"failed"`
 	StartSeconds  map[string]float64 `json:"start_seconds"`
+	PeakRSSMB     float64            `json:"peak_rss_mb"`
+	PeakRSSMBBy   map[string]float64 `json:"peak_rss_mb_by_component,omitempty"`
 	Scenarios     []ScenarioOutcome  `json:"scenarios"`
 }
 

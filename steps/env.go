@@ -38,6 +38,53 @@ type Environment struct {
 	cluster clusters.Cluster
 	engine  *engine.Engine
 	timings map[string]time.Duration
+
+	memMu   sync.Mutex
+	peakRSS uint64 // highest sum over all stack processes seen by the sampler
+	peakBy  map[string]uint64
+	stopMem chan struct{}
+}
+
+type rssReporter interface{ RSS() map[string]uint64 }
+
+// sampleMemory records the stack's peak resident memory (cluster and engine
+// processes together) every half second until Close.
+func (e *Environment) sampleMemory() {
+	e.stopMem = make(chan struct{})
+	go func() {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-e.stopMem:
+				return
+			case <-t.C:
+			}
+			by := map[string]uint64{}
+			var total uint64
+			for _, r := range []any{e.cluster, e.engine} {
+				if rr, ok := r.(rssReporter); ok && r != nil {
+					for k, v := range rr.RSS() {
+						by[k] += v
+						total += v
+					}
+				}
+			}
+			e.memMu.Lock()
+			if total > e.peakRSS {
+				e.peakRSS, e.peakBy = total, by
+			}
+			e.memMu.Unlock()
+		}
+	}()
+}
+
+// PeakRSS is the highest resident memory of the whole stack seen during the
+// run, with the per-component split at that moment.
+func (e *Environment) PeakRSS() (uint64, map[string]uint64) {
+	e.memMu.Lock()
+	defer e.memMu.Unlock()
+	return e.peakRSS, e.peakBy
 }
 
 // NewEnvironment prepares (but does not start) an environment.
@@ -101,6 +148,7 @@ func (e *Environment) start(ctx context.Context) error {
 		return err
 	}
 	e.timings["engine"] = time.Since(start)
+	e.sampleMemory()
 	e.logf("Argo CD %s ready in %s", e.engine.Version(), e.timings["engine"].Round(time.Millisecond))
 	return nil
 }
@@ -116,6 +164,10 @@ func (e *Environment) Timings() map[string]time.Duration { return e.timings }
 
 // Close stops the engine and deletes the cluster.
 func (e *Environment) Close(ctx context.Context) error {
+	if e.stopMem != nil {
+		close(e.stopMem)
+		e.stopMem = nil
+	}
 	if e.engine != nil {
 		e.engine.Stop()
 	}

@@ -36,6 +36,8 @@ type Result struct {
 	Passed, Failed int
 	Outcomes       []Outcome
 	Timings        map[string]time.Duration // environment start-up
+	PeakRSS        uint64                   // bytes, whole stack
+	PeakRSSBy      map[string]uint64
 	ArgoCDVersion  string
 	Status         int // godog's exit status
 }
@@ -116,6 +118,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	res.Status = suite.Run()
 	res.Timings = env.Timings()
+	res.PeakRSS, res.PeakRSSBy = env.PeakRSS()
 	if res.Status != 0 && res.Passed+res.Failed == 0 {
 		return res, fmt.Errorf("godog exited with status %d before running any scenario (see the output above: a malformed feature file or bad tag expression)", res.Status)
 	}

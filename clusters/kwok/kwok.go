@@ -109,6 +109,9 @@ func (c *Cluster) Name() string             { return c.name }
 func (c *Cluster) KubeconfigPath() string   { return c.kubeconfig }
 func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.rest) }
 
+// RSS reports each component's resident memory in bytes.
+func (c *Cluster) RSS() map[string]uint64 { return c.procs.RSS() }
+
 // Dir is the cluster's working directory (logs, certificates, etcd data).
 func (c *Cluster) Dir() string { return c.dir }
 

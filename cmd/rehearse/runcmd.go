@@ -67,6 +67,13 @@ func runCmd(ctx context.Context, args []string) int {
 	for k, v := range res.Timings {
 		summary.StartSeconds[k] = v.Seconds()
 	}
+	summary.PeakRSSMB = float64(res.PeakRSS) / (1 << 20)
+	if len(res.PeakRSSBy) > 0 {
+		summary.PeakRSSMBBy = map[string]float64{}
+		for k, v := range res.PeakRSSBy {
+			summary.PeakRSSMBBy[k] = float64(v) / (1 << 20)
+		}
+	}
 	for _, o := range res.Outcomes {
 		so := reports.ScenarioOutcome{Feature: o.Feature, Scenario: o.Scenario, Passed: o.Err == nil, Seconds: o.Duration.Seconds()}
 		if o.Err != nil {
@@ -77,7 +84,8 @@ func runCmd(ctx context.Context, args []string) int {
 	if err := run.WriteSummary(summary); err != nil {
 		logger.Printf("writing summary: %v", err)
 	}
-	logger.Printf("report: %s (wall %s)", run.Dir, time.Since(started).Round(time.Millisecond))
+	logger.Printf("report: %s (wall %s, stack start-up %v, peak stack RSS %.0f MB)", run.Dir,
+		time.Since(started).Round(time.Millisecond), res.Timings, summary.PeakRSSMB)
 	fmt.Printf("%d passed, %d failed\n", res.Passed, res.Failed)
 	if res.Failed > 0 || res.Status != 0 {
 		return 1

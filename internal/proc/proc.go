@@ -213,3 +213,31 @@ func (g *Group) WaitFor(ctx context.Context, what string, every time.Duration, c
 		}
 	}
 }
+
+// RSS is the process's resident set size in bytes (0 once it has exited).
+func (p *Process) RSS() uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			var kb uint64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:")), "%d", &kb)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// RSS sums the members' resident set sizes, by member name.
+func (g *Group) RSS() map[string]uint64 {
+	g.mu.Lock()
+	procs := append([]*Process(nil), g.procs...)
+	g.mu.Unlock()
+	out := map[string]uint64{}
+	for _, p := range procs {
+		out[p.Spec.Name] += p.RSS()
+	}
+	return out
+}
