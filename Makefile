@@ -1,7 +1,7 @@
 # Rehearse: the two commands are `make run` and `make test` (see README.md).
 GO      ?= go
 TAGS    ?=
-ARGOCD  ?= v3.2.12
+ARGOCD  ?= v3.2.11
 BACKEND ?= kwok
 # The first run builds the control plane and Argo CD (about 30 minutes on
 # 2 cores); go test's default 10-minute timeout is too short for that.

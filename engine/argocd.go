@@ -68,7 +68,7 @@ type Settings struct {
 // Option changes Settings.
 type Option func(*Settings)
 
-// WithVersion selects the Argo CD line ("v3.2.12", "v3.6.1").
+// WithVersion selects the Argo CD line ("v3.2.11", "v3.6.1").
 func WithVersion(v string) Option {
 	return func(s *Settings) {
 		if l, err := LineFor(v); err == nil {

@@ -9,20 +9,23 @@ import (
 
 // Line is one Argo CD release line Rehearse knows how to build and run.
 type Line struct {
-	ArgoCD    string // module version, e.g. v3.2.12
+	ArgoCD    string // module version, e.g. v3.2.11
 	Helm      string // the Helm CLI that line drives
 	HelmMajor int    // 3 or 4: selects helm.sh/helm/v3 or /v4
 	Toolchain string // GOTOOLCHAIN for the build, when upstream needs a newer Go
 }
 
-// DefaultArgoCDVersion is the seed's line (Argo CD 3.2), newest patch served.
-const DefaultArgoCDVersion = "v3.2.12"
+// DefaultArgoCDVersion is the seed's line (Argo CD 3.2): the newest patch on
+// the module proxy that compiles. v3.2.12 is served but does not build:
+// its controller/cache/info.go calls settings.ValidateExternalURL, which
+// that tag's util/settings lacks.
+const DefaultArgoCDVersion = "v3.2.11"
 
 // Lines are the Argo CD versions that have been built and run here. The
 // Helm versions are the ones each line's hack/tool-versions.sh pins; Argo
 // CD 3.6 drives only the Helm v4 CLI.
 var knownLines = map[string]Line{
-	"v3.2.12": {ArgoCD: "v3.2.12", Helm: "v3.18.4", HelmMajor: 3},
+	"v3.2.11": {ArgoCD: "v3.2.11", Helm: "v3.18.4", HelmMajor: 3},
 	"v3.6.1":  {ArgoCD: "v3.6.1", Helm: "v4.3.1", HelmMajor: 4, Toolchain: "go1.27.3"},
 }
 

@@ -28,7 +28,7 @@ func runCmd(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	tags := fs.String("tags", "", "tag expression selecting scenarios, e.g. @flow-2")
 	backend := fs.String("backend", "kwok", "cluster backend: kwok, kind or existing")
-	argocd := fs.String("argocd-version", engine.DefaultArgoCDVersion, "Argo CD version to run (v3.2.12 or v3.6.1)")
+	argocd := fs.String("argocd-version", engine.DefaultArgoCDVersion, "Argo CD version to run (v3.2.11 or v3.6.1)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig for --backend existing (default $KUBECONFIG)")
 	kubeContext := fs.String("context", "", "kubeconfig context for --backend existing")
 	reportRoot := fs.String("reports", "reports", "directory for run reports (a run writes <dir>/<run-id>/ and <dir>/latest)")
