@@ -152,30 +152,45 @@ func (e *Engine) Sync(ctx context.Context, name, user string) error {
 	return err
 }
 
-// DeleteApplication deletes the app and, through Argo CD's resources
-// finalizer, the objects it deployed; it waits until the app is gone.
+// DeleteApplication deletes the app. If Argo CD deployed anything for it,
+// the deletion cascades through Argo CD's resources finalizer, as
+// `argocd app delete` does; an app that never deployed (invalid spec,
+// unreachable repository) is deleted directly, since Argo CD may be unable
+// to process its finalizer. It waits until the app is gone.
 func (e *Engine) DeleteApplication(ctx context.Context, name string, timeout time.Duration) error {
 	apps := e.dyn.Resource(applicationGVR).Namespace(Namespace)
-	patch := `{"metadata":{"finalizers":["resources-finalizer.argocd.argoproj.io"]}}`
-	if _, err := apps.Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
+	app, err := e.Application(ctx, name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
 		return err
+	}
+	deployed := app.Status.OperationState != nil || len(app.Status.History) > 0
+	for _, r := range app.Status.Resources {
+		deployed = deployed || r.Status == "Synced" || (r.Health != nil && r.Health.Status != "Missing")
+	}
+	if deployed {
+		patch := `{"metadata":{"finalizers":["resources-finalizer.argocd.argoproj.io"]}}`
+		if _, err := apps.Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
 	}
 	if err := apps.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		_, err := apps.Get(ctx, name, metav1.GetOptions{})
+		_, err := apps.Get(wctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
 		select {
-		case <-ctx.Done():
-			return fmt.Errorf("gave up after %s waiting for Application %s to be deleted (last: %v)", timeout, name, err)
+		case <-wctx.Done():
+			// Do not leave a stuck object behind for the next scenario.
+			_, _ = apps.Patch(ctx, name, types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+			return fmt.Errorf("gave up after %s waiting for Argo CD to delete Application %s and its resources (finalizer removed by force); last: %v", timeout, name, app.Summary())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

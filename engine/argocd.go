@@ -220,6 +220,9 @@ func (e *Engine) start(ctx context.Context) error {
 		return fmt.Errorf("kubeconfig %s: %w", e.kubeconfig, err)
 	}
 	e.rest.QPS, e.rest.Burst = 100, 200
+	// API deprecation warnings (e.g. on Argo CD's finalizer name) are not
+	// the scenario's business and would clutter its output.
+	e.rest.WarningHandler = rest.NoWarnings{}
 	if e.kube, err = kubernetes.NewForConfig(e.rest); err != nil {
 		return err
 	}
@@ -250,7 +253,9 @@ func (e *Engine) start(ctx context.Context) error {
 		"ARGOCD_GPG_ENABLED=false",
 		"TMPDIR=" + filepath.Join(e.dir, "tmp"),
 		"HOME=" + filepath.Join(e.dir, "home"),
-		"PATH=" + helmBin + ":" + filepath.Join(e.dir, "bin") + ":" + os.Getenv("PATH"),
+		// argoBin too: the repo-server points GIT_ASKPASS at "argocd" to hand
+		// repository credentials to git.
+		"PATH=" + helmBin + ":" + argoBin + ":" + filepath.Join(e.dir, "bin") + ":" + os.Getenv("PATH"),
 		"GIT_CONFIG_NOSYSTEM=1",
 	}
 	logs := filepath.Join(e.dir, "logs")
