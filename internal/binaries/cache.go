@@ -154,20 +154,22 @@ func (c *Cache) goEnv(r Recipe) []string {
 	return env
 }
 
+// goCmd runs the go command and returns its standard output; stderr (where
+// go reports progress such as toolchain downloads) goes only into errors.
 func (c *Cache) goCmd(ctx context.Context, r Recipe, dir, step string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = c.goEnv(r)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
 	stop := c.heartbeat(r.Key(), step)
 	err := cmd.Run()
 	stop()
 	if err != nil {
-		return out.Bytes(), &BuildError{Recipe: r.Key(), Step: step, Output: out.String(), Err: err}
+		return stdout.Bytes(), &BuildError{Recipe: r.Key(), Step: step, Output: stderr.String() + stdout.String(), Err: err}
 	}
-	return out.Bytes(), nil
+	return stdout.Bytes(), nil
 }
 
 func (c *Cache) heartbeat(key, step string) func() {
