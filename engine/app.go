@@ -59,6 +59,9 @@ func (e *Engine) ApplyApplication(ctx context.Context, source string, doc []byte
 	if err := e.rewriteSources(u, e.rewriterOr(rw)); err != nil {
 		return nil, &InvalidApplicationError{Source: source, Reason: "repoURL", Err: err}
 	}
+	if err := e.compressRetry(u); err != nil {
+		return nil, &InvalidApplicationError{Source: source, Reason: "spec.syncPolicy.retry", Err: err}
+	}
 	if err := e.serverSideApply(ctx, applicationGVR, u); err != nil {
 		return nil, &InvalidApplicationError{Source: source, Reason: "rejected by the API server", Err: err}
 	}
@@ -117,6 +120,28 @@ func (e *Engine) rewriterOr(rw URLRewriter) URLRewriter {
 		return e.settings.Rewriter
 	}
 	return rw
+}
+
+// compressRetry rewrites spec.syncPolicy.retry.backoff durations to the
+// run's time scale (recorded for the report).
+func (e *Engine) compressRetry(u *unstructured.Unstructured) error {
+	backoff, ok, _ := unstructured.NestedMap(u.Object, "spec", "syncPolicy", "retry", "backoff")
+	if !ok {
+		return nil
+	}
+	for _, field := range []string{"duration", "maxDuration"} {
+		v, present := backoff[field]
+		if !present {
+			continue
+		}
+		text := fmt.Sprint(v)
+		out, err := e.settings.Scale.RewriteText(fmt.Sprintf("Application %s retry.backoff.%s", u.GetName(), field), text)
+		if err != nil {
+			return err
+		}
+		backoff[field] = out
+	}
+	return unstructured.SetNestedMap(u.Object, backoff, "spec", "syncPolicy", "retry", "backoff")
 }
 
 // Application reads the live Application.

@@ -31,6 +31,7 @@ import (
 	"github.com/rehearse/rehearse/internal/binaries"
 	"github.com/rehearse/rehearse/internal/loopback"
 	"github.com/rehearse/rehearse/internal/proc"
+	"github.com/rehearse/rehearse/internal/timescale"
 )
 
 // Namespace is where Argo CD's own objects and Applications live.
@@ -57,9 +58,11 @@ type Settings struct {
 	Rewriter     *loopback.Rewriter
 	Log          Logger
 	StartTimeout time.Duration
-	// Reconciliation is Argo CD's timeout.reconciliation (poll interval);
-	// Jitter its timeout.reconciliation.jitter.
-	Reconciliation, Jitter time.Duration
+	// Poll is the seed's poll interval (Argo CD's timeout.reconciliation)
+	// and Jitter its timeout.reconciliation.jitter, both in seed time.
+	Poll, Jitter time.Duration
+	// Scale compresses every duration Argo CD is configured with.
+	Scale *timescale.Scale
 	// ControllerArgs are appended to the application-controller's flags
 	// (self-heal backoff and the like).
 	ControllerArgs []string
@@ -88,10 +91,15 @@ func WithRewriter(r *loopback.Rewriter) Option { return func(s *Settings) { s.Re
 // WithLogger receives progress.
 func WithLogger(l Logger) Option { return func(s *Settings) { s.Log = l } }
 
-// WithPolling sets the reconciliation timeout (poll interval) and jitter.
+// WithPolling sets the poll interval (timeout.reconciliation) and its
+// jitter, in seed time. The default is the seed's "every 3 min", no jitter.
 func WithPolling(every, jitter time.Duration) Option {
-	return func(s *Settings) { s.Reconciliation, s.Jitter = every, jitter }
+	return func(s *Settings) { s.Poll, s.Jitter = every, jitter }
 }
+
+// WithTimeScale compresses Argo CD's intervals: poll, jitter, self-heal
+// backoff, and the retry backoff of every Application applied.
+func WithTimeScale(scale *timescale.Scale) Option { return func(s *Settings) { s.Scale = scale } }
 
 // WithControllerArgs appends flags to the application-controller.
 func WithControllerArgs(args ...string) Option {
@@ -99,7 +107,7 @@ func WithControllerArgs(args ...string) Option {
 }
 
 func settings(opts []Option) (Settings, error) {
-	s := Settings{StartTimeout: 2 * time.Minute, Reconciliation: 180 * time.Second}
+	s := Settings{StartTimeout: 2 * time.Minute, Poll: 3 * time.Minute}
 	s.Line, _ = LineFor(DefaultArgoCDVersion)
 	for _, o := range opts {
 		o(&s)
@@ -117,6 +125,9 @@ func settings(opts []Option) (Settings, error) {
 	}
 	if s.Rewriter == nil {
 		s.Rewriter = loopback.NewRewriter()
+	}
+	if s.Scale == nil {
+		s.Scale, _ = timescale.New(1)
 	}
 	return s, nil
 }
@@ -194,6 +205,17 @@ func (e *Engine) Stop() {
 
 // RSS reports each component's resident memory in bytes.
 func (e *Engine) RSS() map[string]uint64 { return e.procs.RSS() }
+
+// Scale is the time scale Argo CD runs at.
+func (e *Engine) Scale() *timescale.Scale { return e.settings.Scale }
+
+// PollInterval is the real (compressed) poll interval.
+func (e *Engine) PollInterval() time.Duration {
+	return time.Duration(e.settings.Scale.WholeSeconds("argocd-cm timeout.reconciliation", e.settings.Poll)) * time.Second
+}
+
+// WebhookURL is argocd-server's Git webhook endpoint.
+func (e *Engine) WebhookURL() string { return "http://" + e.serverAddr + "/api/webhook" }
 
 // Healthy returns an error if a component has exited.
 func (e *Engine) Healthy() error { return e.procs.Exited() }
@@ -296,7 +318,11 @@ func (e *Engine) start(ctx context.Context) error {
 	}
 	controllerArgs := []string{"--namespace", Namespace, "--repo-server", repoAddr, "--repo-server-plaintext",
 		"--redis", e.redisAddr, "--metrics-port", strconv.Itoa(ports["controller-metrics"]),
-		"--app-resync", strconv.Itoa(int(e.settings.Reconciliation.Seconds())),
+		"--app-resync", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --app-resync (poll)", e.settings.Poll)),
+		// Self-heal backoff: Argo CD's defaults (2 s x 3^(n-1), capped at 300 s), compressed.
+		"--self-heal-backoff-timeout-seconds", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-timeout-seconds", 2*time.Second)),
+		"--self-heal-backoff-factor", "3",
+		"--self-heal-backoff-cap-seconds", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-cap-seconds", 300*time.Second)),
 		"--status-processors", "20", "--operation-processors", "10", "--loglevel", "info"}
 	controllerArgs = append(controllerArgs, e.settings.ControllerArgs...)
 	if _, err := e.startComponent("argocd-application-controller", controllerArgs); err != nil {
@@ -371,8 +397,9 @@ func (e *Engine) install(ctx context.Context, argoBin string) error {
 				if data == nil {
 					data = map[string]string{}
 				}
-				data["timeout.reconciliation"] = e.settings.Reconciliation.String()
-				data["timeout.reconciliation.jitter"] = e.settings.Jitter.String()
+				poll := e.settings.Scale.WholeSeconds("argocd-cm timeout.reconciliation", e.settings.Poll)
+				data["timeout.reconciliation"] = strconv.Itoa(poll) + "s"
+				data["timeout.reconciliation.jitter"] = e.settings.Scale.Convert("argocd-cm timeout.reconciliation.jitter", e.settings.Jitter).String()
 				_ = unstructured.SetNestedStringMap(o.Object, data, "data")
 			}
 			gvr := schema.GroupVersionResource{Version: "v1", Resource: strings.ToLower(o.GetKind()) + "s"}

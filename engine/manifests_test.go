@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rehearse/rehearse/internal/loopback"
+	"github.com/rehearse/rehearse/internal/timescale"
 )
 
 func TestParseManifestsNamesFileAndLine(t *testing.T) {
@@ -30,14 +31,16 @@ func TestParseManifestsSkipsEmptyDocuments(t *testing.T) {
 
 func TestApplyApplicationRefusesBadDocumentsBeforeTouchingTheCluster(t *testing.T) {
 	// An Engine with no cluster: any attempt to reach the API would panic.
-	e := &Engine{settings: Settings{Rewriter: loopback.NewRewriter()}}
+	scale, _ := timescale.New(60)
+	e := &Engine{settings: Settings{Rewriter: loopback.NewRewriter(), Scale: scale}}
 	cases := map[string]string{
-		"cannot parse":                 "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source: [x\n",
-		"want argoproj.io/v1alpha1":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
-		"metadata.name is empty":       "apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec: {}\n",
-		"spec.source is missing":       "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec: {}\n",
-		"no rewrite rule maps it":      "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source:\n    repoURL: http://192.168.0.11:7780/root/q-sign.git\n",
-		"spec.sources[1].repoURL":      "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  sources:\n  - repoURL: http://127.0.0.1:1/a.git\n  - repoURL: https://gitlab.example.com/b.git\n",
+		"cannot parse":                  "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source: [x\n",
+		"want argoproj.io/v1alpha1":     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+		"metadata.name is empty":        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec: {}\n",
+		"spec.source is missing":        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec: {}\n",
+		"no rewrite rule maps it":       "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source:\n    repoURL: http://192.168.0.11:7780/root/q-sign.git\n",
+		"spec.sources[1].repoURL":       "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  sources:\n  - repoURL: http://127.0.0.1:1/a.git\n  - repoURL: https://gitlab.example.com/b.git\n",
+		"retry.backoff.duration":        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source:\n    repoURL: http://127.0.0.1:1/a.git\n  syncPolicy:\n    retry:\n      backoff:\n        duration: soon\n",
 		"expected exactly one document": "apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\napiVersion: v1\nkind: B\nmetadata: {name: b}\n",
 	}
 	for want, doc := range cases {
@@ -57,4 +60,17 @@ func TestRewriteSourcesMapsTheSeedURL(t *testing.T) {
 	e := &Engine{}
 	require.NoError(t, e.rewriteSources(objs[0], rw))
 	assert.Equal(t, "http://127.0.0.1:5000/root/q-sign.git", objs[0].Object["spec"].(map[string]any)["source"].(map[string]any)["repoURL"])
+}
+
+func TestCompressRetryUsesTheRunsScale(t *testing.T) {
+	scale, _ := timescale.New(60)
+	e := &Engine{settings: Settings{Scale: scale}}
+	objs, err := parseManifests("a.yaml", []byte("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: q-sign\nspec:\n  syncPolicy:\n    retry:\n      limit: 5\n      backoff:\n        duration: 5s\n        factor: 2\n        maxDuration: 3m\n"))
+	require.NoError(t, err)
+	require.NoError(t, e.compressRetry(objs[0]))
+	backoff := objs[0].Object["spec"].(map[string]any)["syncPolicy"].(map[string]any)["retry"].(map[string]any)["backoff"].(map[string]any)
+	assert.Equal(t, "83ms", backoff["duration"])
+	assert.Equal(t, "3s", backoff["maxDuration"])
+	assert.EqualValues(t, 2, backoff["factor"])
+	assert.Len(t, scale.Rewrites(), 2)
 }

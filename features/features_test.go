@@ -14,6 +14,7 @@ var (
 	tags    = flag.String("rehearse.tags", "", "godog tag expression selecting scenarios")
 	backend = flag.String("rehearse.backend", "kwok", "cluster backend: kwok, kind or existing")
 	argocd  = flag.String("rehearse.argocd-version", "", "Argo CD version (default: the seed's 3.2 line)")
+	scale   = flag.Float64("rehearse.time-scale", 60, "time compression of the seed's intervals")
 )
 
 // TestFeatures runs every feature file in this directory as Go subtests.
@@ -24,7 +25,7 @@ func TestFeatures(t *testing.T) {
 	res, err := steps.Run(context.Background(), steps.RunOptions{
 		Paths: []string{"."},
 		Tags:  *tags,
-		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd,
+		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, TimeScale: *scale,
 			Log: log.New(os.Stderr, "rehearse: ", log.Ltime)},
 		T: t,
 	})

@@ -61,6 +61,14 @@ type ScenarioOutcome struct {
 	Seconds  float64 `json:"seconds"`
 }
 
+// DurationRewrite is one seed duration the time scale changed.
+type DurationRewrite struct {
+	Where    string `json:"where"`
+	Seed     string `json:"seed"`
+	Real     string `json:"real"`
+	Rounding string `json:"rounding,omitempty"`
+}
+
 // Summary is summary.json.
 type Summary struct {
 	RunID         string             `json:"run_id"`
@@ -73,6 +81,8 @@ type Summary struct {
 	StartSeconds  map[string]float64 `json:"start_seconds"`
 	PeakRSSMB     float64            `json:"peak_rss_mb"`
 	PeakRSSMBBy   map[string]float64 `json:"peak_rss_mb_by_component,omitempty"`
+	TimeScale     float64            `json:"time_scale"`
+	Rewrites      []DurationRewrite  `json:"duration_rewrites,omitempty"`
 	Scenarios     []ScenarioOutcome  `json:"scenarios"`
 }
 

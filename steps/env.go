@@ -10,6 +10,7 @@ import (
 	"github.com/rehearse/rehearse/clusters/backends"
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/internal/binaries"
+	"github.com/rehearse/rehearse/internal/timescale"
 )
 
 // Logger receives progress lines.
@@ -23,8 +24,11 @@ type EnvOptions struct {
 	ArgoCDVersion string // default engine.DefaultArgoCDVersion
 	Kubeconfig    string // existing backend
 	Context       string // existing backend
-	Cache         *binaries.Cache
-	Log           Logger
+	// TimeScale compresses the seed's intervals (60: "3 minutes" lasts 3 s).
+	// 0 means 1, real time.
+	TimeScale float64
+	Cache     *binaries.Cache
+	Log       Logger
 }
 
 // Environment is what scenarios of one run share: a cluster and the engine
@@ -38,6 +42,7 @@ type Environment struct {
 	cluster clusters.Cluster
 	engine  *engine.Engine
 	timings map[string]time.Duration
+	scale   *timescale.Scale
 
 	memMu   sync.Mutex
 	peakRSS uint64 // highest sum over all stack processes seen by the sampler
@@ -88,12 +93,22 @@ func (e *Environment) PeakRSS() (uint64, map[string]uint64) {
 }
 
 // NewEnvironment prepares (but does not start) an environment.
-func NewEnvironment(opts EnvOptions) *Environment {
+func NewEnvironment(opts EnvOptions) (*Environment, error) {
 	if opts.ArgoCDVersion == "" {
 		opts.ArgoCDVersion = engine.DefaultArgoCDVersion
 	}
-	return &Environment{opts: opts, timings: map[string]time.Duration{}}
+	if opts.TimeScale == 0 {
+		opts.TimeScale = 1
+	}
+	scale, err := timescale.New(opts.TimeScale)
+	if err != nil {
+		return nil, err
+	}
+	return &Environment{opts: opts, timings: map[string]time.Duration{}, scale: scale}, nil
 }
+
+// Scale is the run's time scale.
+func (e *Environment) Scale() *timescale.Scale { return e.scale }
 
 func (e *Environment) logf(format string, args ...any) {
 	if e.opts.Log != nil {
@@ -122,7 +137,8 @@ func (e *Environment) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	engOpts := []engine.Option{engine.WithVersion(e.opts.ArgoCDVersion), engine.WithCache(cache), engine.WithLogger(e.opts.Log)}
+	engOpts := []engine.Option{engine.WithVersion(e.opts.ArgoCDVersion), engine.WithCache(cache), engine.WithLogger(e.opts.Log),
+		engine.WithTimeScale(e.scale)}
 	if _, err := engine.LineFor(e.opts.ArgoCDVersion); err != nil {
 		return err
 	}

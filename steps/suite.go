@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+
+	"github.com/rehearse/rehearse/internal/timescale"
 )
 
 // RunOptions select features and where results go.
@@ -38,6 +40,8 @@ type Result struct {
 	Timings        map[string]time.Duration // environment start-up
 	PeakRSS        uint64                   // bytes, whole stack
 	PeakRSSBy      map[string]uint64
+	TimeScale      float64
+	Rewrites       []timescale.Rewrite // every duration the time scale changed
 	ArgoCDVersion  string
 	Status         int // godog's exit status
 }
@@ -59,7 +63,10 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if len(opts.Formats) == 0 {
 		opts.Formats = []string{"pretty"}
 	}
-	env := NewEnvironment(opts.Env)
+	env, err := NewEnvironment(opts.Env)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{ArgoCDVersion: env.opts.ArgoCDVersion}
 	var mu sync.Mutex
 	seq := 0
@@ -119,6 +126,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	res.Status = suite.Run()
 	res.Timings = env.Timings()
 	res.PeakRSS, res.PeakRSSBy = env.PeakRSS()
+	res.TimeScale, res.Rewrites = env.Scale().Factor(), env.Scale().Rewrites()
 	if res.Status != 0 && res.Passed+res.Failed == 0 {
 		return res, fmt.Errorf("godog exited with status %d before running any scenario (see the output above: a malformed feature file or bad tag expression)", res.Status)
 	}

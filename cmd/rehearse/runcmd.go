@@ -33,6 +33,7 @@ func runCmd(ctx context.Context, args []string) int {
 	kubeContext := fs.String("context", "", "kubeconfig context for --backend existing")
 	reportRoot := fs.String("reports", "reports", "directory for run reports (a run writes <dir>/<run-id>/ and <dir>/latest)")
 	format := fs.String("format", "pretty", "terminal output: pretty, progress or junit")
+	scale := fs.Float64("time-scale", 60, "how many times faster than the seed's clock to run (1 = real time)")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: rehearse run [flags] [feature files or directories...]")
 		fs.PrintDefaults()
@@ -53,7 +54,7 @@ func runCmd(ctx context.Context, args []string) int {
 	started := time.Now()
 	res, err := steps.Run(ctx, steps.RunOptions{
 		Paths: paths, Tags: *tags,
-		Env:     steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext, Log: logger},
+		Env:     steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext, TimeScale: *scale, Log: logger},
 		Formats: append([]string{*format}, run.Formats()...),
 		Output:  os.Stdout,
 	})
@@ -68,6 +69,10 @@ func runCmd(ctx context.Context, args []string) int {
 		summary.StartSeconds[k] = v.Seconds()
 	}
 	summary.PeakRSSMB = float64(res.PeakRSS) / (1 << 20)
+	summary.TimeScale = res.TimeScale
+	for _, r := range res.Rewrites {
+		summary.Rewrites = append(summary.Rewrites, reports.DurationRewrite{Where: r.Where, Seed: r.Seed, Real: r.Real, Rounding: r.Rounding})
+	}
 	if len(res.PeakRSSBy) > 0 {
 		summary.PeakRSSMBBy = map[string]float64{}
 		for k, v := range res.PeakRSSBy {
