@@ -42,23 +42,27 @@ func New(nodeImage string) *Provider {
 // locally (no registry is reachable to pull it), else the reason.
 func (p *Provider) Available(ctx context.Context) error {
 	if out, err := exec.CommandContext(ctx, "docker", "info").CombinedOutput(); err != nil {
-		return fmt.Errorf("kind backend unavailable: docker info failed: %s", firstLine(string(out), err))
+		return fmt.Errorf("kind backend unavailable: docker info failed: %s", reason(string(out), err))
 	}
 	if out, err := exec.CommandContext(ctx, "docker", "image", "inspect", p.NodeImage).CombinedOutput(); err != nil {
-		return fmt.Errorf("kind backend unavailable: node image %s is not present locally: %s", p.NodeImage, firstLine(string(out), err))
+		return fmt.Errorf("kind backend unavailable: node image %s is not present locally: %s", p.NodeImage, reason(string(out), err))
 	}
 	return nil
 }
 
-func firstLine(out string, err error) string {
-	out = strings.TrimSpace(out)
-	if i := strings.IndexByte(out, '\n'); i >= 0 {
-		out = out[:i]
+// reason picks the line of a command's output that explains the failure
+// (docker info prints a long client section before its error).
+func reason(out string, err error) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		if strings.Contains(strings.ToLower(l), "error") || strings.Contains(l, "Cannot connect") {
+			return strings.TrimSpace(l)
+		}
 	}
-	if out == "" {
-		return err.Error()
+	if last := strings.TrimSpace(lines[len(lines)-1]); last != "" {
+		return last
 	}
-	return out
+	return err.Error()
 }
 
 type cluster struct {
