@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +29,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/rehearse/rehearse/internal/binaries"
 	"github.com/rehearse/rehearse/internal/loopback"
@@ -160,6 +164,8 @@ type Engine struct {
 	redisAddr  string
 	env        []string
 	once       sync.Once
+	// adminPassword is the password of Argo CD's admin account.
+	adminPassword string
 }
 
 // Start installs Argo CD into the cluster behind kubeconfig (CRDs, config,
@@ -173,7 +179,7 @@ func Start(ctx context.Context, kubeconfig string, opts ...Option) (*Engine, err
 	if err := Prepare(ctx, opts...); err != nil {
 		return nil, err
 	}
-	e := &Engine{settings: s, kubeconfig: kubeconfig}
+	e := &Engine{settings: s, kubeconfig: kubeconfig, adminPassword: randomPassword()}
 	if err := e.start(ctx); err != nil {
 		e.Stop()
 		return nil, fmt.Errorf("starting Argo CD %s: %w", s.Line.ArgoCD, err)
@@ -184,7 +190,7 @@ func Start(ctx context.Context, kubeconfig string, opts ...Option) (*Engine, err
 // Version is the running Argo CD version.
 func (e *Engine) Version() string { return e.settings.Line.ArgoCD }
 
-// ServerAddr is argocd-server's host:port (plaintext gRPC/HTTP, no auth).
+// ServerAddr is argocd-server's host:port (plaintext gRPC/HTTP).
 func (e *Engine) ServerAddr() string { return e.serverAddr }
 
 // Dir holds the engine's logs and state.
@@ -306,6 +312,13 @@ func (e *Engine) start(ctx context.Context) error {
 	repoArgs := []string{"--address", "127.0.0.1", "--port", strconv.Itoa(ports["repo"]), "--disable-tls",
 		"--metrics-address", "127.0.0.1", "--metrics-port", strconv.Itoa(ports["repo-metrics"]),
 		"--redis", e.redisAddr, "--loglevel", "info"}
+	if e.hasFlag(ctx, "argocd-repo-server", "--revision-cache-expiration") {
+		// The repo-server caches what a branch resolves to (default 3m, the
+		// same as the poll): compressed with it, or a poll would keep seeing
+		// the old commit for minutes of seed time.
+		repoArgs = append(repoArgs, "--revision-cache-expiration",
+			e.settings.Scale.Convert("repo-server --revision-cache-expiration", 3*time.Minute).String())
+	}
 	if e.hasFlag(ctx, "argocd-repo-server", "--client-ca-path") {
 		// Newer lines exit at start without it when TLS is disabled.
 		repoArgs = append(repoArgs, "--client-ca-path", "")
@@ -319,9 +332,12 @@ func (e *Engine) start(ctx context.Context) error {
 	controllerArgs := []string{"--namespace", Namespace, "--repo-server", repoAddr, "--repo-server-plaintext",
 		"--redis", e.redisAddr, "--metrics-port", strconv.Itoa(ports["controller-metrics"]),
 		"--app-resync", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --app-resync (poll)", e.settings.Poll)),
+		// Its default is 60 s of jitter on top of every poll.
+		"--app-resync-jitter", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --app-resync-jitter", e.settings.Jitter)),
 		// Self-heal backoff: Argo CD's defaults (2 s x 3^(n-1), capped at 300 s), compressed.
 		"--self-heal-backoff-timeout-seconds", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-timeout-seconds", 2*time.Second)),
 		"--self-heal-backoff-factor", "3",
+		"--self-heal-backoff-cooldown-seconds", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-cooldown-seconds", 330*time.Second)),
 		"--self-heal-backoff-cap-seconds", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-cap-seconds", 300*time.Second)),
 		"--status-processors", "20", "--operation-processors", "10", "--loglevel", "info"}
 	controllerArgs = append(controllerArgs, e.settings.ControllerArgs...)
@@ -329,7 +345,7 @@ func (e *Engine) start(ctx context.Context) error {
 		return err
 	}
 	e.serverAddr = "127.0.0.1:" + strconv.Itoa(ports["server"])
-	if _, err := e.startComponent("argocd-server", []string{"--namespace", Namespace, "--insecure", "--disable-auth",
+	if _, err := e.startComponent("argocd-server", []string{"--namespace", Namespace, "--insecure",
 		"--address", "127.0.0.1", "--port", strconv.Itoa(ports["server"]), "--metrics-port", strconv.Itoa(ports["server-metrics"]),
 		"--repo-server", repoAddr, "--repo-server-plaintext", "--redis", e.redisAddr, "--staticassets", "", "--loglevel", "info"}); err != nil {
 		return err
@@ -341,7 +357,22 @@ func (e *Engine) start(ctx context.Context) error {
 		httpOK("http://127.0.0.1:"+strconv.Itoa(ports["controller-metrics"])+"/healthz")); err != nil {
 		return err
 	}
+	// The CLI acts as the seed's Admin: a real login, so operations carry
+	// the user name in initiatedBy.
+	if out, err := e.CLI(ctx, "login", e.serverAddr, "--plaintext", "--username", "admin", "--password", e.adminPassword); err != nil {
+		return fmt.Errorf("argocd login as admin: %w: %s", err, out)
+	}
 	return nil
+}
+
+// AdminPassword is the password of the admin account (for people exploring
+// a kept environment).
+func (e *Engine) AdminPassword() string { return e.adminPassword }
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func (e *Engine) startComponent(name string, args []string) (*proc.Process, error) {
@@ -392,6 +423,18 @@ func (e *Engine) install(ctx context.Context, argoBin string) error {
 		}
 		for _, o := range objs {
 			o.SetNamespace(Namespace)
+			if o.GetName() == "argocd-secret" {
+				// The admin account the seed's Admin uses with the argocd
+				// CLI; a random password per engine.
+				hash, err := bcrypt.GenerateFromPassword([]byte(e.adminPassword), bcrypt.MinCost)
+				if err != nil {
+					return err
+				}
+				_ = unstructured.SetNestedStringMap(o.Object, map[string]string{
+					"admin.password":      string(hash),
+					"admin.passwordMtime": time.Now().UTC().Format(time.RFC3339),
+				}, "stringData")
+			}
 			if o.GetName() == "argocd-cm" {
 				data, _, _ := unstructured.NestedStringMap(o.Object, "data")
 				if data == nil {

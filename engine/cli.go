@@ -30,8 +30,10 @@ func (e *CLIError) Unwrap() error { return e.Err }
 func (e *Engine) CLI(ctx context.Context, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	full := append([]string{"--server", e.serverAddr, "--plaintext",
-		"--config", filepath.Join(e.dir, "home", "argocd-cli-config")}, args...)
+	full := append([]string{"--config", filepath.Join(e.dir, "home", "argocd-cli-config")}, args...)
+	if len(args) == 0 || args[0] != "login" {
+		full = append(full, "--server", e.serverAddr, "--plaintext")
+	}
 	cmd := exec.CommandContext(ctx, e.argocd, full...)
 	cmd.Env = append(append([]string{}, e.env...), "ARGOCD_BINARY_NAME=argocd")
 	var out bytes.Buffer

@@ -46,5 +46,6 @@ func (w *World) definitions() []StepDef {
 	defs = append(defs, w.gitSteps()...)
 	defs = append(defs, w.applicationSteps()...)
 	defs = append(defs, w.clusterSteps()...)
+	defs = append(defs, w.syncSteps()...)
 	return defs
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,10 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		opts.Paths = []string{"features"}
 	}
 	for _, p := range opts.Paths {
+		// godog accepts file.feature:LINE to select one scenario.
+		if i := strings.LastIndexByte(p, ':'); i > 0 && strings.HasSuffix(p[:i], ".feature") {
+			p = p[:i]
+		}
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("feature path %s: %w", p, err)
 		}
@@ -90,6 +95,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			w.register(sc)
 			sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 				w.scenario = s.Name
+				w.featureDir = filepath.Dir(s.Uri)
 				mu.Lock()
 				starts[s.Id] = time.Now()
 				mu.Unlock()

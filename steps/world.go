@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
@@ -39,6 +40,15 @@ type World struct {
 	newNamespaces map[string]bool // namespaces that did not exist when the scenario began
 	lastErr       error           // outcome of the last "tries to" step
 	lastAppName   string
+	featureDir    string    // directory of the running feature file
+	lastPush      pushEvent // the scenario's latest push, for "after the push" checks
+}
+
+type pushEvent struct {
+	at                time.Time
+	repo, branch, sha string
+	previous          string             // head before the push
+	podsBefore        map[types.UID]bool // pods that existed when the push landed
 }
 
 func newWorld(env *Environment, scenario, id string) *World {

@@ -77,12 +77,18 @@ func Consistently(ctx context.Context, what string, duration time.Duration, chec
 }
 
 func poll(ctx context.Context, what string, d, every time.Duration, check Check, holdFor bool) (Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	deadline := time.Now().Add(d)
 	var last Result
 	for {
-		last = check(ctx)
+		// A check gets a few seconds beyond the deadline, so that the last
+		// observation of a Consistently is not cut off mid-request and
+		// misread as a failure.
+		checkCtx, cancel := context.WithDeadline(ctx, deadline.Add(5*time.Second))
+		last = check(checkCtx)
+		cancel()
 		switch {
+		case ctx.Err() != nil:
+			return last, &Error{What: what, Timeout: d, Last: last, Err: ctx.Err()}
 		case last.State == Fail:
 			return last, &Error{What: what, Timeout: d, Last: last, Failed: true}
 		case holdFor && last.State != Pass:
@@ -90,16 +96,20 @@ func poll(ctx context.Context, what string, d, every time.Duration, check Check,
 		case !holdFor && last.State == Pass:
 			return last, nil
 		}
-		select {
-		case <-ctx.Done():
-			if holdFor && ctx.Err() == context.DeadlineExceeded {
+		if !time.Now().Before(deadline) {
+			if holdFor {
 				return last, nil
 			}
-			if ctx.Err() == context.DeadlineExceeded {
-				return last, &Error{What: what, Timeout: d, Last: last}
-			}
+			return last, &Error{What: what, Timeout: d, Last: last}
+		}
+		wait := every
+		if rest := time.Until(deadline); rest < wait {
+			wait = rest
+		}
+		select {
+		case <-ctx.Done():
 			return last, &Error{What: what, Timeout: d, Last: last, Err: ctx.Err()}
-		case <-time.After(every):
+		case <-time.After(wait):
 		}
 	}
 }

@@ -1,0 +1,54 @@
+@flow-3
+Feature: Auto-sync of a Helm values change (seed flow 3)
+  A developer changes replicaCount from 1 to 3 in values.yaml and pushes.
+  Argo CD notices the new commit (by polling every 3 minutes, or at once
+  through a push webhook), renders the chart, finds spec.replicas 1 -> 3 and,
+  because syncPolicy.automated is set, applies it: two new pods start.
+  Intervals are the seed's, compressed by the run's time scale.
+
+  Background:
+    Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
+    And the Git server hosts "root/q-sign" from the "q-sign" fixture
+    And Argo CD has repository credentials for "http://192.168.0.11:7780/"
+    And the namespace "q-sign" does not exist
+
+  Scenario: A pushed values change is detected by polling and synced automatically (seed steps 1-20)
+    Given the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    And within 30s the deployment "keycloak" in "q-sign" has 1 ready replica
+    # Seed steps 1-2.
+    When the developer sets "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Scale keycloak to 3"
+    # Seed steps 3-8: no webhook, so only the next poll finds the commit.
+    Then Argo CD detects the push by polling, not before its next poll
+    # Seed steps 9-16, 19.
+    And within 10s the application "q-sign" is synced to the pushed commit
+    And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
+    # Seed step 17: two new pods.
+    And within 30s 2 pods of deployment "keycloak" in "q-sign" were created after the push
+    # Seed steps 13-14, 20: an automated, full sync recorded in history.
+    And the last sync of "q-sign" was initiated by "automated"
+    And the application "q-sign" has 2 history entries
+    And within 10s the application "q-sign" is "Synced" and "Healthy"
+
+  Scenario: A push webhook makes Argo CD sync without waiting for a poll
+    Given the Git server sends push webhooks to Argo CD
+    And the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    When the developer sets "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Scale keycloak to 3"
+    Then argocd-server logged a webhook refresh of "q-sign"
+    And within 10s the application "q-sign" is synced to the pushed commit
+    And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
+
+  Scenario: Without automated sync the change waits, shown by the CLI diff, until an operator syncs
+    Given the admin applies the Application "applications/q-sign-manual.yaml"
+    And the admin syncs "q-sign" with the argocd CLI
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    When the developer sets "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Scale keycloak to 3"
+    Then within 15s the application "q-sign" is "OutOfSync"
+    And the application "q-sign" stays "OutOfSync" for 2 polls
+    And the argocd CLI diff of "q-sign" shows "replicas" changing from "1" to "3"
+    And the deployment "keycloak" in "q-sign" stays at 1 replicas for 1 poll
+    When the admin syncs "q-sign" with the argocd CLI
+    Then within 10s the application "q-sign" is synced to the pushed commit
+    And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
+    And the last sync of "q-sign" was initiated by "admin"

@@ -1,0 +1,36 @@
+@flow-4
+Feature: Self-heal reverts manual changes (seed flow 4)
+  An operator scales the keycloak Deployment by hand. With selfHeal, Argo CD
+  sees the drift through its watch on live resources, compares it with Git
+  (replicas 3) and applies the desired state again; without selfHeal the
+  drift stays and the application is OutOfSync.
+
+  Background:
+    Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
+    And the Git server hosts "root/q-sign" from the "q-sign" fixture
+    And Argo CD has repository credentials for "http://192.168.0.11:7780/"
+    And the namespace "q-sign" does not exist
+    And the developer sets "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Run 3 replicas"
+
+  Scenario: kubectl scale --replicas=5 is reverted to 3 (seed steps 1-17)
+    Given the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
+    # Seed steps 1-3.
+    When the operator scales deployment "keycloak" in "q-sign" to 5 replicas
+    # Seed steps 4-15: drift detected and reverted, two pods terminated.
+    Then within 10s the deployment "keycloak" in "q-sign" is back to 3 replicas
+    # Seed step 16.
+    And within 10s the application "q-sign" is "Synced" and "Healthy"
+    # Self-heal is an automated, partial sync: no new history entry.
+    And the last sync of "q-sign" was initiated by "automated"
+    And the application "q-sign" has 1 history entry
+
+  Scenario: Without selfHeal the manual change stays and the app is OutOfSync
+    Given the admin applies the Application "applications/q-sign-no-selfheal.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
+    When the operator scales deployment "keycloak" in "q-sign" to 5 replicas
+    Then within 10s the application "q-sign" is "OutOfSync"
+    And the deployment "keycloak" in "q-sign" stays at 5 replicas for 2 polls
+    And the application "q-sign" stays "OutOfSync" for 1 poll
