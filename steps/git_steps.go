@@ -51,8 +51,12 @@ func (w *World) gitServerHosts(ctx context.Context, repo, fixture string) error 
 	if err != nil {
 		return err
 	}
-	_, err = s.CreateRepo(repo, "main", content, adminUser, "Initial import of "+fixture)
-	return err
+	sha, err := s.CreateRepo(repo, "main", content, adminUser, "Initial import of "+fixture)
+	if err != nil {
+		return err
+	}
+	w.commits["initial"] = sha
+	return nil
 }
 
 func (w *World) mapGitLab(ctx context.Context, prefix string) error {

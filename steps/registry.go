@@ -47,5 +47,6 @@ func (w *World) definitions() []StepDef {
 	defs = append(defs, w.applicationSteps()...)
 	defs = append(defs, w.clusterSteps()...)
 	defs = append(defs, w.syncSteps()...)
+	defs = append(defs, w.rollbackSteps()...)
 	return defs
 }

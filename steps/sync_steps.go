@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/cucumber/godog"
+
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures/values"
 	"github.com/rehearse/rehearse/fixtures/workspace"
@@ -30,6 +32,10 @@ func (w *World) syncSteps() []StepDef {
 			Doc:     "Clones main as the developer, sets one YAML key (dotted path) keeping comments and layout, commits with the message and pushes. The push time and commit are remembered.",
 			Example: `When the developer sets "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Scale keycloak to 3"`,
 			Fn:      w.setValueAndPush},
+		{Pattern: `^the developer pushes "([^"]*)" setting in "([^"]*)" of "([^"]*)":$`,
+			Doc:     "Like the one-key form, for several keys in one commit: a table of key | value rows (dotted paths).",
+			Example: `When the developer pushes "Release v1.0.3" setting in "helm/keycloak-pqc/values.yaml" of "root/q-sign":`,
+			Fn:      w.setValuesAndPush},
 		{Pattern: `^the Git server sends push webhooks to Argo CD$`,
 			Doc:     "Registers argocd-server's /api/webhook as a GitLab push webhook of the scenario's Git server.",
 			Example: `Given the Git server sends push webhooks to Argo CD`,
@@ -112,6 +118,24 @@ func (w *World) applyApplicationFile(ctx context.Context, path string) error {
 }
 
 func (w *World) setValueAndPush(ctx context.Context, key, value, file, repo, message string) error {
+	return w.pushValues(ctx, message, file, repo, [][2]string{{key, value}})
+}
+
+func (w *World) setValuesAndPush(ctx context.Context, message, file, repo string, table *godog.Table) error {
+	rows, err := tableRows(table, "key", "value")
+	if err != nil {
+		return err
+	}
+	var kv [][2]string
+	for _, r := range rows {
+		kv = append(kv, [2]string{r["key"], r["value"]})
+	}
+	return w.pushValues(ctx, message, file, repo, kv)
+}
+
+// pushValues edits keys of one YAML file on main as the developer, commits
+// and pushes, and remembers the push (commit, time, pods alive then).
+func (w *World) pushValues(ctx context.Context, message, file, repo string, kv [][2]string) error {
 	s, err := w.gitServer()
 	if err != nil {
 		return err
@@ -129,11 +153,12 @@ func (w *World) setValueAndPush(ctx context.Context, key, value, file, repo, mes
 	if err != nil {
 		return err
 	}
-	edited, err := values.Set(doc, key, value)
-	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+	for _, p := range kv {
+		if doc, err = values.Set(doc, p[0], p[1]); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
 	}
-	if err := ws.WriteFile(file, edited); err != nil {
+	if err := ws.WriteFile(file, doc); err != nil {
 		return err
 	}
 	sha, err := ws.Commit(message)
@@ -144,6 +169,7 @@ func (w *World) setValueAndPush(ctx context.Context, key, value, file, repo, mes
 		return err
 	}
 	w.lastPush = pushEvent{at: time.Now(), repo: repo, branch: "main", sha: sha, previous: before}
+	w.commits[message] = sha
 	// Remember which pods exist now: "created after the push" means not
 	// among these (creation timestamps have whole-second precision only).
 	if e := w.env.Engine(); e != nil {

@@ -40,8 +40,9 @@ type World struct {
 	newNamespaces map[string]bool // namespaces that did not exist when the scenario began
 	lastErr       error           // outcome of the last "tries to" step
 	lastAppName   string
-	featureDir    string    // directory of the running feature file
-	lastPush      pushEvent // the scenario's latest push, for "after the push" checks
+	featureDir    string            // directory of the running feature file
+	lastPush      pushEvent         // the scenario's latest push, for "after the push" checks
+	commits       map[string]string // commit message -> SHA of the scenario's pushes
 }
 
 type pushEvent struct {
@@ -54,7 +55,7 @@ type pushEvent struct {
 func newWorld(env *Environment, scenario, id string) *World {
 	return &World{env: env, scenario: scenario, id: id, rewriter: loopback.NewRewriter(),
 		passwords:     map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id},
-		newNamespaces: map[string]bool{}}
+		newNamespaces: map[string]bool{}, commits: map[string]string{}}
 }
 
 func (w *World) engine(ctx context.Context) (*engine.Engine, error) {

@@ -1,0 +1,56 @@
+@flow-5
+Feature: Rolling back to a previous version (seed flow 5)
+  Releases v1.0.1, v1.0.2 and v1.0.3 of q-sign were deployed by auto-sync and
+  recorded in Argo CD's history as IDs 3, 4 and 5. v1.0.3 fails: its values
+  request more CPU than any node has, so its new pod never schedules and the
+  Deployment exceeds its progress deadline (Degraded), while the v1.0.2 pod
+  keeps serving. The admin reads the history with the argocd CLI and rolls
+  back to ID 4; Argo CD deploys v1.0.2 again and records it as ID 6.
+
+  Background:
+    Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
+    And the Git server hosts "root/q-sign" from the "q-sign" fixture
+    And Argo CD has repository credentials for "http://192.168.0.11:7780/"
+    And the Git server sends push webhooks to Argo CD
+    And the namespace "q-sign" does not exist
+    # History ID 0: the initial deployment.
+    And the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    # IDs 1 and 2: configuration changes (a 600 s progress deadline is 10 s at 60x).
+    And the developer sets "progressDeadlineSeconds" to "10" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Shorter progress deadline"
+    And within 15s the application "q-sign" is synced to the pushed commit
+    And the developer sets "config.logLevel" to "debug" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Debug logging"
+    And within 15s the application "q-sign" is synced to the pushed commit
+    # IDs 3, 4, 5: the releases.
+    And the developer sets "image.tag" to "v1.0.1" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Release v1.0.1"
+    And within 15s the application "q-sign" is synced to the pushed commit
+    And the developer sets "image.tag" to "v1.0.2" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Release v1.0.2"
+    And within 15s the application "q-sign" is synced to the pushed commit
+    And within 30s the deployment "keycloak" in "q-sign" runs only image tag "v1.0.2"
+    And the developer pushes "Release v1.0.3" setting in "helm/keycloak-pqc/values.yaml" of "root/q-sign":
+      | key                   | value  |
+      | image.tag             | v1.0.3 |
+      | resources.requests.cpu | 64     |
+      | resources.limits.cpu   | 64     |
+    And within 15s the application "q-sign" is synced to the pushed commit
+    And within 40s the application "q-sign" is "Synced" and "Degraded"
+
+  Scenario: The admin rolls back the failing v1.0.3 to history ID 4 (seed steps 1-15)
+    # Seed steps 1-2.
+    Then the argocd CLI history of "q-sign" lists:
+      | id | commit                    |
+      | 0  | initial                   |
+      | 3  | Release v1.0.1            |
+      | 4  | Release v1.0.2            |
+      | 5  | Release v1.0.3            |
+    # Argo CD refuses a rollback that auto-sync would undo at once.
+    When the admin tries to roll back "q-sign" to history ID 4 with the argocd CLI
+    Then the argocd CLI refuses with "rollback cannot be initiated when auto-sync is enabled"
+    When the admin disables auto-sync of "q-sign" with the argocd CLI
+    # Seed steps 3-13.
+    And the admin rolls back "q-sign" to history ID 4 with the argocd CLI
+    Then within 30s the deployment "keycloak" in "q-sign" runs only image tag "v1.0.2"
+    And within 30s the application "q-sign" is "OutOfSync" and "Healthy"
+    # Seed steps 14-15: a new history entry for the rollback.
+    And the newest history entry of "q-sign" is ID 6 at the commit "Release v1.0.2"
+    And the last sync of "q-sign" was initiated by "admin"

@@ -1,0 +1,201 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/internal/await"
+)
+
+func (w *World) rollbackSteps() []StepDef {
+	return []StepDef{
+		{Pattern: `^the argocd CLI history of "([^"]*)" lists:$`,
+			Doc:     "Runs the real `argocd app history NAME` and asserts each row's ID is at the commit pushed with that message (\"initial\" for the fixture's first commit).",
+			Example: `Then the argocd CLI history of "q-sign" lists:`,
+			Fn:      w.cliHistoryLists},
+		{Pattern: `^the admin tries to roll back "([^"]*)" to history ID (\d+) with the argocd CLI$`,
+			Doc:     "Runs `argocd app rollback NAME ID` and records a refusal for a later `the argocd CLI refuses with ...` step.",
+			Example: `When the admin tries to roll back "q-sign" to history ID 4 with the argocd CLI`,
+			Fn:      w.tryRollback},
+		{Pattern: `^the argocd CLI refuses with "([^"]*)"$`,
+			Doc:     "Asserts the last `tries to` CLI command failed with this text in Argo CD's answer.",
+			Example: `Then the argocd CLI refuses with "rollback cannot be initiated when auto-sync is enabled"`,
+			Fn:      w.cliRefused},
+		{Pattern: `^the admin disables auto-sync of "([^"]*)" with the argocd CLI$`,
+			Doc:     "Runs `argocd app set NAME --sync-policy none`.",
+			Example: `When the admin disables auto-sync of "q-sign" with the argocd CLI`,
+			Fn:      w.cliDisableAutoSync},
+		{Pattern: `^the admin rolls back "([^"]*)" to history ID (\d+) with the argocd CLI$`,
+			Doc:     "Runs `argocd app rollback NAME ID` (it waits for the operation) and fails if Argo CD refuses.",
+			Example: `When the admin rolls back "q-sign" to history ID 4 with the argocd CLI`,
+			Fn:      w.cliRollback},
+		{Pattern: `^within (\d+)s the deployment "([^"]*)" in "([^"]*)" runs only image tag "([^"]*)"$`,
+			Doc:     "Waits until every pod of the Deployment runs an image with this tag and the rollout is complete (old pods terminated).",
+			Example: `Then within 30s the deployment "keycloak" in "q-sign" runs only image tag "v1.0.2"`,
+			Fn:      w.runsOnlyTag},
+		{Pattern: `^the newest history entry of "([^"]*)" is ID (\d+) at the commit "([^"]*)"$`,
+			Doc:     "Asserts the last status.history entry's ID and revision (the commit pushed with that message).",
+			Example: `And the newest history entry of "q-sign" is ID 6 at the commit "Release v1.0.2"`,
+			Fn:      w.newestHistory},
+	}
+}
+
+func (w *World) commitFor(message string) (string, error) {
+	sha, ok := w.commits[message]
+	if !ok {
+		var known []string
+		for m := range w.commits {
+			known = append(known, fmt.Sprintf("%q", m))
+		}
+		return "", fmt.Errorf("no commit %q was pushed in this scenario (known: %s)", message, strings.Join(known, ", "))
+	}
+	return sha, nil
+}
+
+func (w *World) cliHistoryLists(ctx context.Context, name string, table *godog.Table) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := tableRows(table, "id", "commit")
+	if err != nil {
+		return err
+	}
+	out, err := e.CLI(ctx, "app", "history", name)
+	if err != nil {
+		return err
+	}
+	byID := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 {
+			if _, err := strconv.Atoi(f[0]); err == nil {
+				byID[f[0]] = line
+			}
+		}
+	}
+	for _, r := range rows {
+		sha, err := w.commitFor(r["commit"])
+		if err != nil {
+			return err
+		}
+		line, ok := byID[r["id"]]
+		if !ok {
+			return fmt.Errorf("argocd app history %s has no ID %s:\n%s", name, r["id"], out)
+		}
+		if !strings.Contains(line, sha[:7]) {
+			return fmt.Errorf("argocd app history %s: ID %s is %q, want commit %s (%q)", name, r["id"], strings.TrimSpace(line), sha[:7], r["commit"])
+		}
+	}
+	return nil
+}
+
+func (w *World) tryRollback(ctx context.Context, name string, id int) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	_, w.lastErr = e.CLI(ctx, "app", "rollback", name, strconv.Itoa(id), "--timeout", "60")
+	if w.lastErr == nil {
+		w.lastErr = errNoError
+	}
+	return nil
+}
+
+func (w *World) cliRefused(ctx context.Context, text string) error {
+	if w.lastErr == nil {
+		return errors.New("no `tries to` step ran before this one")
+	}
+	if w.lastErr == errNoError {
+		return fmt.Errorf("the argocd CLI accepted the command, want a refusal containing %q", text)
+	}
+	if !strings.Contains(w.lastErr.Error(), text) {
+		return fmt.Errorf("refusal %q does not contain %q", w.lastErr.Error(), text)
+	}
+	return nil
+}
+
+func (w *World) cliDisableAutoSync(ctx context.Context, name string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = e.CLI(ctx, "app", "set", name, "--sync-policy", "none")
+	return err
+}
+
+func (w *World) cliRollback(ctx context.Context, name string, id int) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = e.CLI(ctx, "app", "rollback", name, strconv.Itoa(id), "--timeout", "60")
+	return err
+}
+
+func (w *World) runsOnlyTag(ctx context.Context, seconds int, name, ns, tag string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = await.Eventually(ctx, fmt.Sprintf("deployment %s/%s to run only %s", ns, name, tag), time.Duration(seconds)*time.Second,
+		func(ctx context.Context) await.Result {
+			d, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			pods, err := e.Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(d.Spec.Selector.MatchLabels).String()})
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			var images []string
+			other := 0
+			for _, p := range pods.Items {
+				for _, c := range p.Spec.Containers {
+					images = append(images, c.Image)
+					if !strings.HasSuffix(c.Image, ":"+tag) {
+						other++
+					}
+				}
+			}
+			saw := fmt.Sprintf("pods run %s; ready %d/%d", strings.Join(images, ", "), d.Status.ReadyReplicas, *d.Spec.Replicas)
+			if other == 0 && len(pods.Items) == int(*d.Spec.Replicas) && d.Status.ReadyReplicas == *d.Spec.Replicas && d.Status.UpdatedReplicas == *d.Spec.Replicas {
+				return await.Passed("%s", saw)
+			}
+			return await.Waiting("%s", saw)
+		})
+	return err
+}
+
+func (w *World) newestHistory(ctx context.Context, name string, id int, message string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	sha, err := w.commitFor(message)
+	if err != nil {
+		return err
+	}
+	_, err = await.Eventually(ctx, fmt.Sprintf("history entry %d of %s", id, name), 10*time.Second,
+		w.appCheck(e, name, func(a *engine.Application) await.Result {
+			h := a.Status.History
+			if len(h) == 0 {
+				return await.Waiting("no history")
+			}
+			last := h[len(h)-1]
+			if last.ID == int64(id) && last.Revision == sha {
+				return await.Passed("ID %d at %s", last.ID, short(last.Revision))
+			}
+			return await.Waiting("newest entry is ID %d at %s", last.ID, short(last.Revision))
+		}))
+	return err
+}
