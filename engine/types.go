@@ -92,6 +92,9 @@ type OperationState struct {
 	FinishedAt *time.Time  `json:"finishedAt,omitempty"`
 	RetryCount int64       `json:"retryCount,omitempty"`
 	Operation  struct {
+		Sync struct {
+			Revision string `json:"revision,omitempty"`
+		} `json:"sync"`
 		InitiatedBy struct {
 			Username  string `json:"username,omitempty"`
 			Automated bool   `json:"automated,omitempty"`

@@ -52,3 +52,43 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
     Then within 10s the application "q-sign" is synced to the pushed commit
     And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
     And the last sync of "q-sign" was initiated by "admin"
+
+  Scenario: With prune, an object removed from Git is deleted from the cluster
+    Given the Git server sends push webhooks to Argo CD
+    And the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    When the developer deletes "helm/keycloak-pqc/templates/service.yaml" of "root/q-sign" and pushes "Drop the Service"
+    Then within 15s the Service "keycloak" in "q-sign" is deleted
+    And within 10s the application "q-sign" is synced to the pushed commit
+
+  Scenario: Without prune, an object removed from Git stays and the app is OutOfSync
+    Given the Git server sends push webhooks to Argo CD
+    And the admin applies the Application "applications/q-sign-no-prune.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    When the developer deletes "helm/keycloak-pqc/templates/service.yaml" of "root/q-sign" and pushes "Drop the Service"
+    Then within 15s the application "q-sign" is "OutOfSync"
+    And the Service "keycloak" in "q-sign" still exists after 2 polls
+    And the application "q-sign" stays "OutOfSync" for 1 poll
+
+  Scenario: allowEmpty false refuses to auto-sync a commit that renders nothing
+    Given the Git server sends push webhooks to Argo CD
+    And the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    When the developer deletes "helm/keycloak-pqc/templates" of "root/q-sign" and pushes "Remove every template"
+    Then within 15s the application "q-sign" has a "SyncError" condition containing "auto-sync will wipe out all resources"
+    And the deployment "keycloak" in "q-sign" stays at 1 replicas for 2 polls
+    And the application "q-sign" stays "OutOfSync" for 1 poll
+
+  Scenario: A failing sync is retried on the seed's backoff, then not retried at the same revision, until a new commit
+    Given the Git server sends push webhooks to Argo CD
+    And the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    # The API server rejects this Deployment: requests above limits.
+    When the developer sets "resources.requests.cpu" to "2" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Request more CPU than the limit"
+    # retry: limit 5, backoff 5s x2 up to 3m -> waits 5, 10, 20, 40, 80 s (155 s of seed time).
+    Then within 30s the last sync of "q-sign" has failed after 5 retries
+    And the failed sync of "q-sign" lasted at least "155s" of seed time
+    And Argo CD does not retry the sync of "q-sign" at the same revision for 2 polls
+    When the developer sets "resources.limits.cpu" to "4" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Raise the CPU limit"
+    Then within 15s the application "q-sign" is synced to the pushed commit
+    And within 15s the application "q-sign" is "Synced" and "Healthy"

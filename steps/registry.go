@@ -48,5 +48,6 @@ func (w *World) definitions() []StepDef {
 	defs = append(defs, w.clusterSteps()...)
 	defs = append(defs, w.syncSteps()...)
 	defs = append(defs, w.rollbackSteps()...)
+	defs = append(defs, w.retrySteps()...)
 	return defs
 }

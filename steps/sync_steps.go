@@ -36,6 +36,10 @@ func (w *World) syncSteps() []StepDef {
 			Doc:     "Like the one-key form, for several keys in one commit: a table of key | value rows (dotted paths).",
 			Example: `When the developer pushes "Release v1.0.3" setting in "helm/keycloak-pqc/values.yaml" of "root/q-sign":`,
 			Fn:      w.setValuesAndPush},
+		{Pattern: `^the developer deletes "([^"]*)" of "([^"]*)" and pushes "([^"]*)"$`,
+			Doc:     "Clones main as the developer, deletes a file or directory, commits with the message and pushes.",
+			Example: `When the developer deletes "helm/keycloak-pqc/templates/service.yaml" of "root/q-sign" and pushes "Drop the Service"`,
+			Fn:      w.deleteAndPush},
 		{Pattern: `^the Git server sends push webhooks to Argo CD$`,
 			Doc:     "Registers argocd-server's /api/webhook as a GitLab push webhook of the scenario's Git server.",
 			Example: `Given the Git server sends push webhooks to Argo CD`,
@@ -133,9 +137,29 @@ func (w *World) setValuesAndPush(ctx context.Context, message, file, repo string
 	return w.pushValues(ctx, message, file, repo, kv)
 }
 
-// pushValues edits keys of one YAML file on main as the developer, commits
-// and pushes, and remembers the push (commit, time, pods alive then).
+// pushValues edits keys of one YAML file on main as the developer.
 func (w *World) pushValues(ctx context.Context, message, file, repo string, kv [][2]string) error {
+	return w.pushChange(ctx, message, repo, func(ws *workspace.Workspace) error {
+		doc, err := ws.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		for _, p := range kv {
+			if doc, err = values.Set(doc, p[0], p[1]); err != nil {
+				return fmt.Errorf("%s: %w", file, err)
+			}
+		}
+		return ws.WriteFile(file, doc)
+	})
+}
+
+func (w *World) deleteAndPush(ctx context.Context, path, repo, message string) error {
+	return w.pushChange(ctx, message, repo, func(ws *workspace.Workspace) error { return ws.Remove(path) })
+}
+
+// pushChange clones main as the developer, applies edit, commits, pushes,
+// and remembers the push (commit, time, pods alive then).
+func (w *World) pushChange(ctx context.Context, message, repo string, edit func(*workspace.Workspace) error) error {
 	s, err := w.gitServer()
 	if err != nil {
 		return err
@@ -149,16 +173,7 @@ func (w *World) pushValues(ctx context.Context, message, file, repo string, kv [
 		return err
 	}
 	defer ws.Close()
-	doc, err := ws.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	for _, p := range kv {
-		if doc, err = values.Set(doc, p[0], p[1]); err != nil {
-			return fmt.Errorf("%s: %w", file, err)
-		}
-	}
-	if err := ws.WriteFile(file, doc); err != nil {
+	if err := edit(ws); err != nil {
 		return err
 	}
 	sha, err := ws.Commit(message)
