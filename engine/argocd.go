@@ -220,6 +220,15 @@ func (e *Engine) PollInterval() time.Duration {
 	return time.Duration(e.settings.Scale.WholeSeconds("argocd-cm timeout.reconciliation", e.settings.Poll)) * time.Second
 }
 
+// HealBackoff is the self-heal backoff the controller was started with
+// (real time): the delay before heal n is 0 for n = 1, else
+// base * factor^(n-2), capped.
+func (e *Engine) HealBackoff() (base time.Duration, factor int, max time.Duration) {
+	b := e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-timeout-seconds", 2*time.Second)
+	c := e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-cap-seconds", 300*time.Second)
+	return time.Duration(b) * time.Second, 3, time.Duration(c) * time.Second
+}
+
 // WebhookURL is argocd-server's Git webhook endpoint.
 func (e *Engine) WebhookURL() string { return "http://" + e.serverAddr + "/api/webhook" }
 

@@ -34,3 +34,12 @@ Feature: Self-heal reverts manual changes (seed flow 4)
     Then within 10s the application "q-sign" is "OutOfSync"
     And the deployment "keycloak" in "q-sign" stays at 5 replicas for 2 polls
     And the application "q-sign" stays "OutOfSync" for 1 poll
+
+  Scenario: Back-to-back drifts are healed with Argo CD's exponential backoff
+    Given the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
+    # 2 s x 3^(n-1) capped at 300 s in seed time; the controller takes whole
+    # seconds, so at 60x the base is 1 s (see duration_rewrites in the report).
+    Then the operator scales deployment "keycloak" in "q-sign" to 5 replicas 3 times back to back, each reverted after Argo CD's self-heal backoff
+    And within 10s the application "q-sign" is "Synced" and "Healthy"

@@ -84,6 +84,14 @@ func (w *World) syncSteps() []StepDef {
 			Doc:     "Asserts the number of entries in status.history (full successful syncs only).",
 			Example: `And the application "q-sign" has 2 history entries`,
 			Fn:      w.historyCount},
+		{Pattern: `^Argo CD polls the repository of "([^"]*)"$`,
+			Doc:     "Triggers exactly the refresh a poll would (a normal refresh of the app), without waiting for the poll interval.",
+			Example: `When Argo CD polls the repository of "q-sign"`,
+			Fn:      w.pollNow},
+		{Pattern: `^the operator scales deployment "([^"]*)" in "([^"]*)" to (\d+) replicas (\d+) times back to back, each reverted after Argo CD's self-heal backoff$`,
+			Doc:     "Drifts the Deployment N times, each right after the previous revert, and asserts each revert waited the controller's self-heal backoff (0, then base x factor^(n-2), as configured for the run's time scale; whole seconds).",
+			Example: `Then the operator scales deployment "keycloak" in "q-sign" to 5 replicas 3 times back to back, each reverted after Argo CD's self-heal backoff`,
+			Fn:      w.healBackoff},
 		{Pattern: `^the operator scales deployment "([^"]*)" in "([^"]*)" to (\d+) replicas$`,
 			Doc:     "Changes the Deployment's scale subresource, as `kubectl scale deployment NAME --replicas=N` does.",
 			Example: `When the operator scales deployment "keycloak" in "q-sign" to 5 replicas`,
@@ -527,4 +535,75 @@ func (w *World) staysAtReplicas(ctx context.Context, name, ns string, replicas, 
 			return await.Failed("spec.replicas=%d", *dep.Spec.Replicas)
 		})
 	return err
+}
+
+func (w *World) pollNow(ctx context.Context, name string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	return e.Refresh(ctx, name, false)
+}
+
+// healBackoff drifts the Deployment n times back to back and checks each
+// revert waited Argo CD's self-heal backoff: none for the first, then
+// base, base*factor, ... (as configured, compressed).
+func (w *World) healBackoff(ctx context.Context, name, ns string, replicas, n int) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	base, factor, max := e.HealBackoff()
+	d, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	desired := int(*d.Spec.Replicas)
+	var report []string
+	for i := 1; i <= n; i++ {
+		expected := time.Duration(0)
+		if i > 1 {
+			expected = base
+			for k := 2; k < i; k++ {
+				expected *= time.Duration(factor)
+			}
+			if expected > max {
+				expected = max
+			}
+		}
+		start := time.Now()
+		if err := w.scaleDeployment(ctx, name, ns, replicas); err != nil {
+			return err
+		}
+		var took time.Duration
+		_, err := await.Eventually(ctx, fmt.Sprintf("drift %d of %s/%s reverted to %d", i, ns, name, desired), expected+15*time.Second,
+			func(ctx context.Context) await.Result {
+				dep, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return await.Waiting("%v", err)
+				}
+				if int(*dep.Spec.Replicas) == desired {
+					took = time.Since(start)
+					return await.Passed("reverted after %s", took)
+				}
+				return await.Waiting("spec.replicas=%d", *dep.Spec.Replicas)
+			})
+		if err != nil {
+			return err
+		}
+		report = append(report, fmt.Sprintf("drift %d reverted after %s (backoff %s)", i, took.Round(10*time.Millisecond), expected))
+		// Operation timestamps have whole seconds, so Argo CD may wait up to
+		// a second less than the nominal delay.
+		if took < expected-time.Second {
+			return fmt.Errorf("drift %d was reverted after %s, before the self-heal backoff of %s: %s", i, took, expected, strings.Join(report, "; "))
+		}
+		if took > expected+5*time.Second {
+			return fmt.Errorf("drift %d was reverted only after %s, backoff %s: %s", i, took, expected, strings.Join(report, "; "))
+		}
+		if err := w.backToReplicas(ctx, 15, name, ns, desired); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "rehearse: self-heal backoff of %s/%s: %s\n", ns, name, strings.Join(report, "; "))
+	return nil
 }
