@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/rehearse/rehearse/internal/loopback"
 )
 
 // InvalidApplicationError says an Application document was refused before
@@ -265,4 +267,23 @@ func (e *Engine) Logs(component string, lines int) string {
 		return p.LogTail(lines)
 	}
 	return ""
+}
+
+// EmailService configures notifications' e-mail service (service.email).
+type EmailService struct {
+	Host string
+	Port int
+	From string
+}
+
+// ConfigureEmail points Argo CD's notifications at an SMTP server. The
+// notifications controller reads its ConfigMap live.
+func (e *Engine) ConfigureEmail(ctx context.Context, svc EmailService) error {
+	if err := loopback.CheckHost(svc.Host); err != nil {
+		return fmt.Errorf("notifications e-mail server: %w", err)
+	}
+	conf := fmt.Sprintf("host: %s\nport: %d\nfrom: %s\n", svc.Host, svc.Port, svc.From)
+	patch, _ := json.Marshal(map[string]any{"data": map[string]string{"service.email": conf}})
+	_, err := e.kube.CoreV1().ConfigMaps(Namespace).Patch(ctx, "argocd-notifications-cm", types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
 }

@@ -277,6 +277,13 @@ func (e *Engine) start(ctx context.Context) error {
 	} else if err := os.WriteFile(wrapper, b, 0o755); err != nil {
 		return err
 	}
+	ports := map[string]int{}
+	for _, name := range []string{"repo", "repo-metrics", "controller-metrics", "server", "server-metrics", "notifications-metrics"} {
+		if ports[name], err = loopback.FreePort(); err != nil {
+			return err
+		}
+	}
+	e.serverAddr = "127.0.0.1:" + strconv.Itoa(ports["server"])
 	if err := e.install(ctx, argoBin); err != nil {
 		return err
 	}
@@ -311,12 +318,6 @@ func (e *Engine) start(ctx context.Context) error {
 		return err
 	}
 
-	ports := map[string]int{}
-	for _, name := range []string{"repo", "repo-metrics", "controller-metrics", "server", "server-metrics"} {
-		if ports[name], err = loopback.FreePort(); err != nil {
-			return err
-		}
-	}
 	repoAddr := "127.0.0.1:" + strconv.Itoa(ports["repo"])
 	repoArgs := []string{"--address", "127.0.0.1", "--port", strconv.Itoa(ports["repo"]), "--disable-tls",
 		"--metrics-address", "127.0.0.1", "--metrics-port", strconv.Itoa(ports["repo-metrics"]),
@@ -353,7 +354,13 @@ func (e *Engine) start(ctx context.Context) error {
 	if _, err := e.startComponent("argocd-application-controller", controllerArgs); err != nil {
 		return err
 	}
-	e.serverAddr = "127.0.0.1:" + strconv.Itoa(ports["server"])
+	// The notifications controller's metrics port cannot be bound to
+	// 127.0.0.1 by flag; it gets a free port.
+	if _, err := e.startComponent("argocd-notifications", []string{"--namespace", Namespace,
+		"--argocd-repo-server", repoAddr, "--argocd-repo-server-plaintext",
+		"--metrics-port", strconv.Itoa(ports["notifications-metrics"]), "--loglevel", "info"}); err != nil {
+		return err
+	}
 	if _, err := e.startComponent("argocd-server", []string{"--namespace", Namespace, "--insecure",
 		"--address", "127.0.0.1", "--port", strconv.Itoa(ports["server"]), "--metrics-port", strconv.Itoa(ports["server-metrics"]),
 		"--repo-server", repoAddr, "--repo-server-plaintext", "--redis", e.redisAddr, "--staticassets", "", "--loglevel", "info"}); err != nil {
@@ -459,6 +466,26 @@ func (e *Engine) install(ctx context.Context, argoBin string) error {
 				return fmt.Errorf("applying %s: %w", filepath.Base(f), err)
 			}
 		}
+	}
+	// Notifications: the catalog of templates and triggers as Argo CD ships
+	// it, and an empty secret; services are configured by scenarios.
+	catalog, err := readManifests(filepath.Join(argoBin, "notifications_catalog", "install.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, o := range catalog {
+		o.SetNamespace(Namespace)
+		if o.GetName() == "argocd-notifications-cm" {
+			_ = unstructured.SetNestedField(o.Object, "argocdUrl: http://"+e.serverAddr, "data", "context")
+		}
+		if err := e.serverSideApply(ctx, schema.GroupVersionResource{Version: "v1", Resource: strings.ToLower(o.GetKind()) + "s"}, o); err != nil {
+			return fmt.Errorf("applying the notifications catalog: %w", err)
+		}
+	}
+	secret := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
+		"metadata": map[string]any{"name": "argocd-notifications-secret", "namespace": Namespace}, "type": "Opaque"}}
+	if err := e.serverSideApply(ctx, schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, secret); err != nil {
+		return err
 	}
 	project := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",

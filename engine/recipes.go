@@ -54,7 +54,8 @@ func ArgoCDRecipe(l Line) binaries.Recipe {
 		Name: "argocd", Module: "github.com/argoproj/argo-cd/v3", Version: l.ArgoCD, Toolchain: l.Toolchain,
 		Commands: []binaries.Command{{Package: "github.com/argoproj/argo-cd/v3/cmd", Binary: "argocd"}},
 		LDFlags:  "-s -w -X github.com/argoproj/argo-cd/v3/common.version=" + v + " -X github.com/argoproj/argo-cd/v3/common.gitTreeState=clean",
-		Files:    []string{"manifests/crds", "manifests/base/config", "hack/git-verify-wrapper.sh"},
+		Files: []string{"manifests/crds", "manifests/base/config", "hack/git-verify-wrapper.sh",
+			"notifications_catalog/install.yaml"},
 		Estimate: "about 6 minutes on 2 cores",
 	}
 }

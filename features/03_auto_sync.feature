@@ -92,3 +92,14 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
     When the developer sets "resources.limits.cpu" to "4" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Raise the CPU limit"
     Then within 15s the application "q-sign" is synced to the pushed commit
     And within 15s the application "q-sign" is "Synced" and "Healthy"
+
+  Scenario: The developer is notified once per revision when the change is synced and deployed (seed step 20)
+    Given the Git server sends push webhooks to Argo CD
+    And Argo CD sends e-mail notifications through the local mail server
+    And the admin applies the Application "applications/q-sign-notify.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "has been successfully synced", still after 1 poll
+    When the developer sets "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Scale keycloak to 3"
+    Then within 15s the application "q-sign" is synced to the pushed commit
+    And "developer@q-sign.local" has received exactly 2 e-mails whose subject contains "has been successfully synced", still after 2 polls
+    And "developer@q-sign.local" has received exactly 2 e-mails whose subject contains "is up and running", still after 1 poll

@@ -49,5 +49,6 @@ func (w *World) definitions() []StepDef {
 	defs = append(defs, w.syncSteps()...)
 	defs = append(defs, w.rollbackSteps()...)
 	defs = append(defs, w.retrySteps()...)
+	defs = append(defs, w.notifySteps()...)
 	return defs
 }

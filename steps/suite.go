@@ -133,6 +133,9 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	res.Timings = env.Timings()
 	res.PeakRSS, res.PeakRSSBy = env.PeakRSS()
 	res.TimeScale, res.Rewrites = env.Scale().Factor(), env.Scale().Rewrites()
+	if res.Status == 0 && res.Passed+res.Failed == 0 {
+		return res, fmt.Errorf("no scenario matched %v (tags %q)", opts.Paths, opts.Tags)
+	}
 	if res.Status != 0 && res.Passed+res.Failed == 0 {
 		return res, fmt.Errorf("godog exited with status %d before running any scenario (see the output above: a malformed feature file or bad tag expression)", res.Status)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
+	"github.com/rehearse/rehearse/fixtures/mailsink"
 	"github.com/rehearse/rehearse/internal/loopback"
 )
 
@@ -32,6 +33,7 @@ type World struct {
 	id       string // short unique id for names the scenario creates
 
 	git       *gitserver.Server
+	mail      *mailsink.Sink
 	passwords map[string]string
 	rewriter  *loopback.Rewriter
 
@@ -105,6 +107,9 @@ func (w *World) cleanup(ctx context.Context) error {
 	}
 	if w.git != nil {
 		_ = w.git.Close()
+	}
+	if w.mail != nil {
+		_ = w.mail.Close()
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("cleaning up after %q: %s", w.scenario, strings.Join(errs, "; "))

@@ -55,9 +55,13 @@ func (c *Cache) Built(r Recipe) bool { return len(c.missing(r)) == 0 }
 
 func (c *Cache) missing(r Recipe) []Command {
 	var out []Command
-	if _, err := os.Stat(filepath.Join(c.BinDir(r), ".files")); len(r.Files) > 0 && err != nil {
-		// Files are copied after the binaries; a marker says they are complete.
-		out = append(out, Command{})
+	if len(r.Files) > 0 {
+		// Files are copied after the binaries; a marker lists what was
+		// copied, so a recipe that gains a file copies again.
+		marker, err := os.ReadFile(filepath.Join(c.BinDir(r), ".files"))
+		if err != nil || string(marker) != filesMarker(r) {
+			out = append(out, Command{})
+		}
 	}
 	for _, cmd := range r.Commands {
 		if st, err := os.Stat(c.Path(r, cmd.Binary)); err != nil || st.Mode()&0o111 == 0 {
@@ -353,5 +357,7 @@ func (c *Cache) copyFiles(ctx context.Context, r Recipe, src string) error {
 			return &BuildError{Recipe: r.Key(), Step: "copy " + rel, Err: err}
 		}
 	}
-	return os.WriteFile(filepath.Join(c.BinDir(r), ".files"), []byte(strings.Join(r.Files, "\n")+"\n"), 0o644)
+	return os.WriteFile(filepath.Join(c.BinDir(r), ".files"), []byte(filesMarker(r)), 0o644)
 }
+
+func filesMarker(r Recipe) string { return strings.Join(r.Files, "\n") + "\n" }
