@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/rehearse/rehearse/internal/loopback"
 )
@@ -285,5 +286,53 @@ func (e *Engine) ConfigureEmail(ctx context.Context, svc EmailService) error {
 	conf := fmt.Sprintf("host: %s\nport: %d\nfrom: %s\n", svc.Host, svc.Port, svc.From)
 	patch, _ := json.Marshal(map[string]any{"data": map[string]string{"service.email": conf}})
 	_, err := e.kube.CoreV1().ConfigMaps(Namespace).Patch(ctx, "argocd-notifications-cm", types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
+}
+
+// standardTriggers are the catalog triggers the seed's flows use, with the
+// template each one sends.
+var standardTriggers = map[string]string{
+	"on-sync-succeeded":  "app-sync-succeeded",
+	"on-sync-failed":     "app-sync-failed",
+	"on-health-degraded": "app-health-degraded",
+	"on-deployed":        "app-deployed",
+}
+
+// ConfigureWebhook adds a webhook service named name posting to url, and a
+// JSON body for it to each standard template (the catalog ships none for
+// webhooks): {"app", "revision", "trigger", "sync", "health"}.
+// Applications subscribe with notifications.argoproj.io/subscribe.<trigger>.<name>.
+func (e *Engine) ConfigureWebhook(ctx context.Context, name, url string) error {
+	if err := loopback.CheckURL(url); err != nil {
+		return fmt.Errorf("notifications webhook %s: %w", name, err)
+	}
+	cm, err := e.kube.CoreV1().ConfigMaps(Namespace).Get(ctx, "argocd-notifications-cm", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	data := map[string]string{
+		"service.webhook." + name: fmt.Sprintf("url: %s\nheaders:\n- name: Content-Type\n  value: application/json\n", url),
+	}
+	for trigger, tmpl := range standardTriggers {
+		key := "template." + tmpl
+		var t map[string]any
+		if err := yaml.Unmarshal([]byte(cm.Data[key]), &t); err != nil || t == nil {
+			return fmt.Errorf("notifications catalog: %s: %v", key, err)
+		}
+		hooks, _ := t["webhook"].(map[string]any)
+		if hooks == nil {
+			hooks = map[string]any{}
+		}
+		hooks[name] = map[string]any{"method": "POST", "body": fmt.Sprintf(
+			`{"app":"{{.app.metadata.name}}","revision":"{{.app.status.sync.revision}}","trigger":%q,"sync":"{{.app.status.sync.status}}","health":"{{.app.status.health.status}}"}`, trigger)}
+		t["webhook"] = hooks
+		b, err := yaml.Marshal(t)
+		if err != nil {
+			return err
+		}
+		data[key] = string(b)
+	}
+	patch, _ := json.Marshal(map[string]any{"data": data})
+	_, err = e.kube.CoreV1().ConfigMaps(Namespace).Patch(ctx, "argocd-notifications-cm", types.MergePatchType, patch, metav1.PatchOptions{})
 	return err
 }

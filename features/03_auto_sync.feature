@@ -96,6 +96,7 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
   Scenario: The developer is notified once per revision when the change is synced and deployed (seed step 20)
     Given the Git server sends push webhooks to Argo CD
     And Argo CD sends e-mail notifications through the local mail server
+    And Argo CD posts notifications to the local webhook "team-hook"
     And the admin applies the Application "applications/q-sign-notify.yaml"
     And within 30s the application "q-sign" is "Synced" and "Healthy"
     And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "has been successfully synced", still after 1 poll
@@ -103,3 +104,5 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
     Then within 15s the application "q-sign" is synced to the pushed commit
     And "developer@q-sign.local" has received exactly 2 e-mails whose subject contains "has been successfully synced", still after 2 polls
     And "developer@q-sign.local" has received exactly 2 e-mails whose subject contains "is up and running", still after 1 poll
+    And the webhook "team-hook" has received exactly 2 "on-deployed" notifications, still after 1 poll
+    And the webhook "team-hook" has received exactly 2 "on-sync-succeeded" notifications, still after 1 poll

@@ -2,11 +2,13 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/fixtures/hooksink"
 	"github.com/rehearse/rehearse/fixtures/mailsink"
 	"github.com/rehearse/rehearse/internal/await"
 )
@@ -17,6 +19,14 @@ func (w *World) notifySteps() []StepDef {
 			Doc:     "Starts the scenario's SMTP server on 127.0.0.1 and configures it as the e-mail service of Argo CD's notifications controller. Subscriptions come from the Application's own notifications.argoproj.io annotations.",
 			Example: `Given Argo CD sends e-mail notifications through the local mail server`,
 			Fn:      w.emailNotifications},
+		{Pattern: `^Argo CD posts notifications to the local webhook "([^"]*)"$`,
+			Doc:     "Starts the scenario's webhook receiver on 127.0.0.1 and configures it as notifications webhook service NAME, with a JSON body (app, revision, trigger, sync, health) on each standard template.",
+			Example: `Given Argo CD posts notifications to the local webhook "team-hook"`,
+			Fn:      w.webhookNotifications},
+		{Pattern: `^the webhook "([^"]*)" has received exactly (\d+) "([^"]*)" notifications?, still after (\d+) polls?$`,
+			Doc:     "Waits (up to 30s) until the receiver got this many posts for the trigger, then asserts no further one for this many polls.",
+			Example: `Then the webhook "team-hook" has received exactly 2 "on-deployed" notifications, still after 1 poll`,
+			Fn:      w.webhookReceivedExactly},
 		{Pattern: `^"([^"]*)" has received exactly (\d+) e-mails? whose subject contains "([^"]*)", still after (\d+) polls?$`,
 			Doc:     "Waits (up to 30s) until this many matching e-mails arrived for the recipient, then asserts no further one arrives for this many polls (triggers fire once per revision).",
 			Example: `Then "developer@q-sign.local" has received exactly 2 e-mails whose subject contains "is up and running", still after 2 polls`,
@@ -74,5 +84,56 @@ func (w *World) receivedExactly(ctx context.Context, rcpt string, count int, sub
 		return err
 	}
 	_, err = await.Consistently(ctx, fmt.Sprintf("no further e-mail to %s about %q", rcpt, subject), time.Duration(polls)*e.PollInterval(), check(true))
+	return err
+}
+
+func (w *World) webhookNotifications(ctx context.Context, name string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	if w.hooks == nil {
+		if w.hooks, err = hooksink.Start(); err != nil {
+			return err
+		}
+	}
+	return e.ConfigureWebhook(ctx, name, w.hooks.URL()+"/"+name)
+}
+
+func (w *World) webhookReceivedExactly(ctx context.Context, name string, count int, trigger string, polls int) error {
+	if w.hooks == nil {
+		return fmt.Errorf("no webhook receiver: add \"Argo CD posts notifications to the local webhook\"")
+	}
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	check := func(hold bool) await.Check {
+		return func(context.Context) await.Result {
+			n, total := 0, 0
+			for _, r := range w.hooks.Requests() {
+				if r.Path != "/"+name {
+					continue
+				}
+				total++
+				var body struct{ Trigger string }
+				if json.Unmarshal([]byte(r.Body), &body) == nil && body.Trigger == trigger {
+					n++
+				}
+			}
+			saw := fmt.Sprintf("%d %s posts of %d to %s", n, trigger, total, name)
+			switch {
+			case n == count:
+				return await.Passed("%s", saw)
+			case n > count || hold:
+				return await.Failed("%s", saw)
+			}
+			return await.Waiting("%s", saw)
+		}
+	}
+	if _, err := await.Eventually(ctx, fmt.Sprintf("%d %s notifications to %s", count, trigger, name), 30*time.Second, check(false)); err != nil {
+		return err
+	}
+	_, err = await.Consistently(ctx, fmt.Sprintf("no further %s notification to %s", trigger, name), time.Duration(polls)*e.PollInterval(), check(true))
 	return err
 }

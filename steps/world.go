@@ -13,6 +13,7 @@ import (
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
+	"github.com/rehearse/rehearse/fixtures/hooksink"
 	"github.com/rehearse/rehearse/fixtures/mailsink"
 	"github.com/rehearse/rehearse/internal/loopback"
 )
@@ -34,6 +35,7 @@ type World struct {
 
 	git       *gitserver.Server
 	mail      *mailsink.Sink
+	hooks     *hooksink.Sink
 	passwords map[string]string
 	rewriter  *loopback.Rewriter
 
@@ -110,6 +112,9 @@ func (w *World) cleanup(ctx context.Context) error {
 	}
 	if w.mail != nil {
 		_ = w.mail.Close()
+	}
+	if w.hooks != nil {
+		_ = w.hooks.Close()
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("cleaning up after %q: %s", w.scenario, strings.Join(errs, "; "))
