@@ -13,8 +13,10 @@ Feature: Rolling back to a previous version (seed flow 5)
     And Argo CD has repository credentials for "http://192.168.0.11:7780/"
     And the Git server sends push webhooks to Argo CD
     And the namespace "q-sign" does not exist
+    And Argo CD sends e-mail notifications through the local mail server
+    And Argo CD posts notifications to the local webhook "team-hook"
     # History ID 0: the initial deployment.
-    And the admin applies the Application "applications/q-sign-auto.yaml"
+    And the admin applies the Application "applications/q-sign-notify.yaml"
     And within 30s the application "q-sign" is "Synced" and "Healthy"
     # IDs 1 and 2: configuration changes (a 600 s progress deadline is 10 s at 60x).
     And the developer sets "progressDeadlineSeconds" to "10" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Shorter progress deadline"
@@ -54,3 +56,8 @@ Feature: Rolling back to a previous version (seed flow 5)
     # Seed steps 14-15: a new history entry for the rollback.
     And the newest history entry of "q-sign" is ID 6 at the commit "Release v1.0.2"
     And the last sync of "q-sign" was initiated by "admin"
+
+  Scenario: The failing release is reported once, by e-mail and webhook, as degraded
+    Then "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "q-sign has degraded", still after 2 polls
+    And "developer@q-sign.local" has received exactly 6 e-mails whose subject contains "has been successfully synced", still after 1 poll
+    And the webhook "team-hook" has received exactly 6 "on-sync-succeeded" notifications, still after 1 poll

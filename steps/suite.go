@@ -62,6 +62,10 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			return nil, fmt.Errorf("feature path %s: %w", p, err)
 		}
 	}
+	tags, err := godogTags(opts.Tags)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Output == nil {
 		opts.Output = os.Stdout
 	}
@@ -121,7 +125,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		Options: &godog.Options{
 			Format:         strings.Join(opts.Formats, ","),
 			Paths:          opts.Paths,
-			Tags:           opts.Tags,
+			Tags:           tags,
 			Strict:         true,
 			Output:         opts.Output,
 			TestingT:       opts.T,
