@@ -25,17 +25,37 @@ func (e *CLIError) Error() string {
 
 func (e *CLIError) Unwrap() error { return e.Err }
 
+// CLIHandle is everything needed to run the argocd CLI against a running
+// engine, from this process or another one (rehearse app ...).
+type CLIHandle struct {
+	Binary string   `json:"binary"`
+	Config string   `json:"config"` // CLI config holding the admin session
+	Server string   `json:"server"`
+	Env    []string `json:"env"`
+}
+
+// CLIHandle describes this engine's CLI.
+func (e *Engine) CLIHandle() CLIHandle {
+	return CLIHandle{Binary: e.argocd, Config: filepath.Join(e.dir, "home", "argocd-cli-config"), Server: e.serverAddr,
+		Env: append(append([]string{}, e.env...), "ARGOCD_BINARY_NAME=argocd")}
+}
+
 // CLI runs the real argocd CLI against this engine's argocd-server, e.g.
 // CLI(ctx, "app", "get", "q-sign"), and returns its combined output.
 func (e *Engine) CLI(ctx context.Context, args ...string) (string, error) {
+	return e.CLIHandle().Run(ctx, args...)
+}
+
+// Run runs one argocd command (at most two minutes).
+func (h CLIHandle) Run(ctx context.Context, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	full := append([]string{"--config", filepath.Join(e.dir, "home", "argocd-cli-config")}, args...)
+	full := append([]string{"--config", h.Config}, args...)
 	if len(args) == 0 || args[0] != "login" {
-		full = append(full, "--server", e.serverAddr, "--plaintext")
+		full = append(full, "--server", h.Server, "--plaintext")
 	}
-	cmd := exec.CommandContext(ctx, e.argocd, full...)
-	cmd.Env = append(append([]string{}, e.env...), "ARGOCD_BINARY_NAME=argocd")
+	cmd := exec.CommandContext(ctx, h.Binary, full...)
+	cmd.Env = h.Env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

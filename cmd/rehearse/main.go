@@ -24,6 +24,8 @@ commands:
   run      run feature files (default: features/) and write a report
   prepare  build every binary the default backend and engine need (cached)
   steps    list every step pattern with its documentation and an example
+  up       start a cluster, Argo CD and the Git server, print how to reach them, wait for Ctrl-C
+  app      run the argocd CLI's app commands (get, history, sync, rollback ...) against rehearse up
 `)
 }
 
@@ -37,6 +39,10 @@ func run(ctx context.Context, args []string) int {
 		return prepareCmd(ctx, args[1:])
 	case "run":
 		return runCmd(ctx, args[1:])
+	case "up":
+		return upCmd(ctx, args[1:])
+	case "app":
+		return appCmd(ctx, args[1:])
 	case "steps":
 		return stepsCmd(args[1:])
 	case "-h", "--help", "help":

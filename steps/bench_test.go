@@ -1,0 +1,157 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/internal/await"
+)
+
+// benchWorld starts a real environment and deploys q-sign with auto-sync
+// and self-heal, fed by push webhooks, through the same code the steps use.
+func benchWorld(b *testing.B) (*World, *engine.Engine, func()) {
+	b.Helper()
+	ctx := context.Background()
+	env, err := NewEnvironment(EnvOptions{TimeScale: 60})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := newWorld(env, "benchmark", "bench")
+	w.featureDir = "../features"
+	cleanup := func() {
+		_ = w.cleanup(context.Background())
+		_ = env.Close(context.Background())
+	}
+	must := func(err error) {
+		if err != nil {
+			cleanup()
+			b.Fatal(err)
+		}
+	}
+	must(env.Start(ctx))
+	must(w.mapGitLab(ctx, "http://192.168.0.11:7780/"))
+	must(w.gitServerHosts(ctx, "root/q-sign", "q-sign"))
+	must(w.argoCredentials(ctx, "http://192.168.0.11:7780/"))
+	must(w.webhookToArgo(ctx))
+	must(w.applyApplicationFile(ctx, "applications/q-sign-auto.yaml"))
+	must(w.appStatusWithin(ctx, 60, "q-sign", "Synced", "Healthy"))
+	return w, env.Engine(), cleanup
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+// pushUntilSynced pushes a one-line values change and returns the time from
+// the push to the app being Synced and Healthy at that commit.
+func pushUntilSynced(ctx context.Context, w *World, e *engine.Engine, i int) (time.Duration, error) {
+	level := []string{"info", "debug"}[i%2]
+	start := time.Now()
+	if err := w.setValueAndPush(ctx, "config.logLevel", level, "helm/keycloak-pqc/values.yaml", "root/q-sign", fmt.Sprintf("Log level %s (%d)", level, i)); err != nil {
+		return 0, err
+	}
+	_, err := await.Eventually(ctx, "q-sign Synced and Healthy at the pushed commit", 30*time.Second,
+		w.appCheck(e, "q-sign", func(a *engine.Application) await.Result {
+			if a.Status.Sync.Revision == w.lastPush.sha && a.Status.Sync.Status == "Synced" && a.Status.Health.Status == "Healthy" {
+				return await.Passed("%s", a.Summary())
+			}
+			return await.Waiting("%s", a.Summary())
+		}))
+	return time.Since(start), err
+}
+
+// BenchmarkWebhookPushToSynced: git push -> webhook -> app Synced and
+// Healthy at the new commit, over 50 pushes (targets: p50 <= 1 s, p99 <= 2 s).
+func BenchmarkWebhookPushToSynced(b *testing.B) {
+	if testing.Short() {
+		b.Skip("starts a cluster and Argo CD")
+	}
+	w, e, cleanup := benchWorld(b)
+	defer cleanup()
+	ctx := context.Background()
+	const pushes = 50
+	var took []time.Duration
+	b.ResetTimer()
+	for i := 0; i < pushes; i++ {
+		d, err := pushUntilSynced(ctx, w, e, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, d)
+	}
+	b.ReportMetric(percentile(took, 0.5).Seconds(), "p50-s")
+	b.ReportMetric(percentile(took, 0.99).Seconds(), "p99-s")
+	b.ReportMetric(float64(pushes), "pushes")
+}
+
+// BenchmarkSelfHealFirstDrift: kubectl scale -> spec.replicas restored by
+// self-heal, for the first drift after a new revision (no heal backoff yet;
+// target <= 0.5 s). Each round pushes a commit first, which resets Argo
+// CD's heal attempt counter.
+func BenchmarkSelfHealFirstDrift(b *testing.B) {
+	if testing.Short() {
+		b.Skip("starts a cluster and Argo CD")
+	}
+	w, e, cleanup := benchWorld(b)
+	defer cleanup()
+	ctx := context.Background()
+	const rounds = 10
+	var took []time.Duration
+	b.ResetTimer()
+	for i := 0; i < rounds; i++ {
+		if _, err := pushUntilSynced(ctx, w, e, i); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if err := w.scaleDeployment(ctx, "keycloak", "q-sign", 5); err != nil {
+			b.Fatal(err)
+		}
+		_, err := await.Eventually(ctx, "drift reverted", 30*time.Second, func(ctx context.Context) await.Result {
+			d, err := e.Kube().AppsV1().Deployments("q-sign").Get(ctx, "keycloak", metav1.GetOptions{})
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			if *d.Spec.Replicas == 1 {
+				return await.Passed("reverted")
+			}
+			return await.Waiting("spec.replicas=%d", *d.Spec.Replicas)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	b.ReportMetric(percentile(took, 0.5).Seconds(), "p50-s")
+	b.ReportMetric(percentile(took, 1).Seconds(), "max-s")
+	b.ReportMetric(float64(rounds), "drifts")
+}
+
+// BenchmarkStackStart: cluster and Argo CD from warm binaries to ready.
+func BenchmarkStackStart(b *testing.B) {
+	if testing.Short() {
+		b.Skip("starts a cluster and Argo CD")
+	}
+	for i := 0; i < b.N; i++ {
+		env, err := NewEnvironment(EnvOptions{TimeScale: 60})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if err := env.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s/start")
+		b.ReportMetric(env.Timings()["cluster"].Seconds(), "cluster-s")
+		b.ReportMetric(env.Timings()["engine"].Seconds(), "engine-s")
+		_ = env.Close(context.Background())
+	}
+}

@@ -1,0 +1,70 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/rehearse/rehearse/engine"
+)
+
+// Explorer is a full environment kept running for a person: cluster, Argo
+// CD, and a Git server hosting the q-sign fixture under the seed's URL.
+type Explorer struct {
+	env   *Environment
+	world *World
+}
+
+// StartExplorer brings the environment up (rehearse up) and applies the
+// given Application files.
+func StartExplorer(ctx context.Context, opts EnvOptions, applications ...string) (*Explorer, error) {
+	env, err := NewEnvironment(opts)
+	if err != nil {
+		return nil, err
+	}
+	w := newWorld(env, "rehearse up", "up")
+	x := &Explorer{env: env, world: w}
+	steps := []func() error{
+		func() error { return env.Start(ctx) },
+		func() error { return w.mapGitLab(ctx, seedGitLab) },
+		func() error { return w.gitServerHosts(ctx, "root/q-sign", "q-sign") },
+		func() error { return w.argoCredentials(ctx, seedGitLab) },
+		func() error { return w.webhookToArgo(ctx) },
+	}
+	for _, app := range applications {
+		app := app
+		steps = append(steps, func() error { return w.applyApplicationFile(ctx, app) })
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			x.Close()
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+const seedGitLab = "http://192.168.0.11:7780/"
+
+// CLI is the handle rehearse app uses to run the argocd CLI.
+func (x *Explorer) CLI() engine.CLIHandle { return x.env.Engine().CLIHandle() }
+
+// Describe prints how to reach everything.
+func (x *Explorer) Describe(out io.Writer) {
+	e := x.env.Engine()
+	fmt.Fprintf(out, "cluster      export KUBECONFIG=%s\n", x.env.Cluster().KubeconfigPath())
+	fmt.Fprintf(out, "Argo CD      %s (argocd-server, plaintext), user admin, password %s, version %s\n", e.ServerAddr(), e.AdminPassword(), e.Version())
+	fmt.Fprintf(out, "argocd CLI   rehearse app get q-sign | history | sync | rollback ...\n")
+	fmt.Fprintf(out, "Git server   %s  (%s is mapped here)\n", x.world.git.RepoURL("root/q-sign"), seedGitLab)
+	for _, u := range []string{adminUser, developerUser} {
+		fmt.Fprintf(out, "             user %s, password %s\n", u, x.world.passwords[u])
+	}
+	fmt.Fprintf(out, "webhooks     pushes are posted to %s\n", e.WebhookURL())
+	fmt.Fprintf(out, "time scale   %vx\n", x.env.Scale().Factor())
+}
+
+// Close tears everything down.
+func (x *Explorer) Close() {
+	_ = x.world.cleanup(context.Background())
+	_ = x.env.Close(context.Background())
+}
