@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -336,7 +334,7 @@ func (e *Engine) start(ctx context.Context) error {
 	if _, err := e.startComponent("argocd-repo-server", repoArgs); err != nil {
 		return err
 	}
-	if err := e.procs.WaitFor(ctx, "argocd-repo-server on "+repoAddr, 100*time.Millisecond, tcpOpen(repoAddr)); err != nil {
+	if err := e.procs.WaitFor(ctx, "argocd-repo-server on "+repoAddr, 100*time.Millisecond, proc.TCPOpen(repoAddr)); err != nil {
 		return err
 	}
 	controllerArgs := []string{"--namespace", Namespace, "--repo-server", repoAddr, "--repo-server-plaintext",
@@ -366,11 +364,11 @@ func (e *Engine) start(ctx context.Context) error {
 		"--repo-server", repoAddr, "--repo-server-plaintext", "--redis", e.redisAddr, "--staticassets", "", "--loglevel", "info"}); err != nil {
 		return err
 	}
-	if err := e.procs.WaitFor(ctx, "argocd-server /healthz", 100*time.Millisecond, httpOK("http://"+e.serverAddr+"/healthz")); err != nil {
+	if err := e.procs.WaitFor(ctx, "argocd-server /healthz", 100*time.Millisecond, proc.HTTPOK("http://"+e.serverAddr+"/healthz")); err != nil {
 		return err
 	}
 	if err := e.procs.WaitFor(ctx, "argocd-application-controller /healthz", 100*time.Millisecond,
-		httpOK("http://127.0.0.1:"+strconv.Itoa(ports["controller-metrics"])+"/healthz")); err != nil {
+		proc.HTTPOK("http://127.0.0.1:"+strconv.Itoa(ports["controller-metrics"])+"/healthz")); err != nil {
 		return err
 	}
 	// The CLI acts as the seed's Admin: a real login, so operations carry
@@ -575,33 +573,4 @@ func splitYAML(b []byte) []yamlDoc {
 		cur = append(cur, l...)
 	}
 	return append(docs, yamlDoc{text: cur, line: start})
-}
-
-func tcpOpen(addr string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	}
-}
-
-func httpOK(url string) func(context.Context) error {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: (&loopback.Dialer{}).DialContext}}
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: %s", url, resp.Status)
-		}
-		return nil
-	}
 }

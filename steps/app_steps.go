@@ -137,18 +137,12 @@ func (w *World) appCheck(e *engine.Engine, name string, pred func(*engine.Applic
 }
 
 func (w *World) appStatusWithin(ctx context.Context, seconds int, name, sync, health string) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = await.Eventually(ctx, fmt.Sprintf("application %s to be %s and %s", name, sync, health), time.Duration(seconds)*time.Second,
-		w.appCheck(e, name, func(app *engine.Application) await.Result {
-			if app.Status.Sync.Status == sync && app.Status.Health.Status == health {
-				return await.Passed("%s", app.Summary())
-			}
-			return await.Waiting("%s", app.Summary())
-		}))
-	return err
+	return w.awaitApp(ctx, name, fmt.Sprintf("application %s to be %s and %s", name, sync, health), time.Duration(seconds)*time.Second, false, func(app *engine.Application) await.Result {
+		if app.Status.Sync.Status == sync && app.Status.Health.Status == health {
+			return await.Passed("%s", app.Summary())
+		}
+		return await.Waiting("%s", app.Summary())
+	})
 }
 
 func (w *World) appAtHead(ctx context.Context, name, branch, repo string) error {
@@ -175,11 +169,7 @@ func (w *World) appAtHead(ctx context.Context, name, branch, repo string) error 
 }
 
 func (w *World) lastSyncApplied(ctx context.Context, name string, table *godog.Table) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	app, err := e.Application(ctx, name)
+	_, app, err := w.liveApp(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -213,26 +203,16 @@ func (w *World) lastSyncApplied(ctx context.Context, name string, table *godog.T
 }
 
 func (w *World) appConditionWithin(ctx context.Context, seconds int, name, typ, text string) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = await.Eventually(ctx, fmt.Sprintf("a %s condition containing %q on %s", typ, text, name), time.Duration(seconds)*time.Second,
-		w.appCheck(e, name, func(app *engine.Application) await.Result {
-			if c, ok := app.Condition(typ); ok && strings.Contains(c.Message, text) {
-				return await.Passed("%s: %s", c.Type, c.Message)
-			}
-			return await.Waiting("%s", app.Summary())
-		}))
-	return err
+	return w.awaitApp(ctx, name, fmt.Sprintf("a %s condition containing %q on %s", typ, text, name), time.Duration(seconds)*time.Second, false, func(app *engine.Application) await.Result {
+		if c, ok := app.Condition(typ); ok && strings.Contains(c.Message, text) {
+			return await.Passed("%s: %s", c.Type, c.Message)
+		}
+		return await.Waiting("%s", app.Summary())
+	})
 }
 
 func (w *World) appDeployedNothing(ctx context.Context, name string) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	app, err := e.Application(ctx, name)
+	_, app, err := w.liveApp(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -300,4 +280,29 @@ func tableRows(t *godog.Table, columns ...string) ([]map[string]string, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// liveApp reads an Application through the run's engine.
+func (w *World) liveApp(ctx context.Context, name string) (*engine.Engine, *engine.Application, error) {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	app, err := e.Application(ctx, name)
+	return e, app, err
+}
+
+// awaitApp waits until pred passes on the live app (Eventually), or, with
+// hold, requires it to pass for the whole duration (Consistently).
+func (w *World) awaitApp(ctx context.Context, name, what string, d time.Duration, hold bool, pred func(*engine.Application) await.Result) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	wait := await.Eventually
+	if hold {
+		wait = await.Consistently
+	}
+	_, err = wait(ctx, what, d, w.appCheck(e, name, pred))
+	return err
 }

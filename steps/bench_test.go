@@ -54,7 +54,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // pushUntilSynced pushes a one-line values change and returns the time from
 // the push to the app being Synced and Healthy at that commit.
 func pushUntilSynced(ctx context.Context, w *World, e *engine.Engine, i int) (time.Duration, error) {
-	level := []string{"info", "debug"}[i%2]
+	level := []string{"debug", "info"}[i%2] // values.yaml starts at info
 	start := time.Now()
 	if err := w.setValueAndPush(ctx, "config.logLevel", level, "helm/keycloak-pqc/values.yaml", "root/q-sign", fmt.Sprintf("Log level %s (%d)", level, i)); err != nil {
 		return 0, err

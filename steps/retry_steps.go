@@ -40,28 +40,22 @@ func (w *World) retrySteps() []StepDef {
 }
 
 func (w *World) failedAfterRetries(ctx context.Context, seconds int, name string, retries int) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = await.Eventually(ctx, fmt.Sprintf("the sync of %s to fail after %d retries", name, retries), time.Duration(seconds)*time.Second,
-		w.appCheck(e, name, func(a *engine.Application) await.Result {
-			op := a.Status.OperationState
-			if op == nil {
-				return await.Waiting("no operation yet")
-			}
-			if w.lastPush.sha != "" && op.Operation.Sync.Revision != w.lastPush.sha {
-				return await.Waiting("the last operation (%s) is for revision %s, not the pushed %s", op.Phase, short(op.Operation.Sync.Revision), short(w.lastPush.sha))
-			}
-			if (op.Phase == "Failed" || op.Phase == "Error") && op.RetryCount == int64(retries) {
-				return await.Passed("%s after %d retries: %s", op.Phase, op.RetryCount, firstLine(op.Message))
-			}
-			if op.Phase == "Succeeded" || op.RetryCount > int64(retries) {
-				return await.Failed("phase %s after %d retries: %s", op.Phase, op.RetryCount, firstLine(op.Message))
-			}
-			return await.Waiting("phase %s, %d retries so far", op.Phase, op.RetryCount)
-		}))
-	return err
+	return w.awaitApp(ctx, name, fmt.Sprintf("the sync of %s to fail after %d retries", name, retries), time.Duration(seconds)*time.Second, false, func(a *engine.Application) await.Result {
+		op := a.Status.OperationState
+		if op == nil {
+			return await.Waiting("no operation yet")
+		}
+		if w.lastPush.sha != "" && op.Operation.Sync.Revision != w.lastPush.sha {
+			return await.Waiting("the last operation (%s) is for revision %s, not the pushed %s", op.Phase, short(op.Operation.Sync.Revision), short(w.lastPush.sha))
+		}
+		if (op.Phase == "Failed" || op.Phase == "Error") && op.RetryCount == int64(retries) {
+			return await.Passed("%s after %d retries: %s", op.Phase, op.RetryCount, firstLine(op.Message))
+		}
+		if op.Phase == "Succeeded" || op.RetryCount > int64(retries) {
+			return await.Failed("phase %s after %d retries: %s", op.Phase, op.RetryCount, firstLine(op.Message))
+		}
+		return await.Waiting("phase %s, %d retries so far", op.Phase, op.RetryCount)
+	})
 }
 
 func firstLine(s string) string {
@@ -97,11 +91,7 @@ func (w *World) failedSyncLasted(ctx context.Context, name, seed string) error {
 }
 
 func (w *World) notRetried(ctx context.Context, name string, polls int) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	app, err := e.Application(ctx, name)
+	e, app, err := w.liveApp(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -177,25 +177,19 @@ func (w *World) runsOnlyTag(ctx context.Context, seconds int, name, ns, tag stri
 }
 
 func (w *World) newestHistory(ctx context.Context, name string, id int, message string) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
 	sha, err := w.commitFor(message)
 	if err != nil {
 		return err
 	}
-	_, err = await.Eventually(ctx, fmt.Sprintf("history entry %d of %s", id, name), 10*time.Second,
-		w.appCheck(e, name, func(a *engine.Application) await.Result {
-			h := a.Status.History
-			if len(h) == 0 {
-				return await.Waiting("no history")
-			}
-			last := h[len(h)-1]
-			if last.ID == int64(id) && last.Revision == sha {
-				return await.Passed("ID %d at %s", last.ID, short(last.Revision))
-			}
-			return await.Waiting("newest entry is ID %d at %s", last.ID, short(last.Revision))
-		}))
-	return err
+	return w.awaitApp(ctx, name, fmt.Sprintf("history entry %d of %s", id, name), 10*time.Second, false, func(a *engine.Application) await.Result {
+		h := a.Status.History
+		if len(h) == 0 {
+			return await.Waiting("no history")
+		}
+		last := h[len(h)-1]
+		if last.ID == int64(id) && last.Revision == sha {
+			return await.Passed("ID %d at %s", last.ID, short(last.Revision))
+		}
+		return await.Waiting("newest entry is ID %d at %s", last.ID, short(last.Revision))
+	})
 }

@@ -297,18 +297,12 @@ func (w *World) syncedToPush(ctx context.Context, seconds int, name string) erro
 	if err := w.requirePush(); err != nil {
 		return err
 	}
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = await.Eventually(ctx, fmt.Sprintf("application %s to be Synced at %s", name, short(w.lastPush.sha)), time.Duration(seconds)*time.Second,
-		w.appCheck(e, name, func(a *engine.Application) await.Result {
-			if a.Status.Sync.Revision == w.lastPush.sha && a.Status.Sync.Status == "Synced" {
-				return await.Passed("%s", a.Summary())
-			}
-			return await.Waiting("%s", a.Summary())
-		}))
-	return err
+	return w.awaitApp(ctx, name, fmt.Sprintf("application %s to be Synced at %s", name, short(w.lastPush.sha)), time.Duration(seconds)*time.Second, false, func(a *engine.Application) await.Result {
+		if a.Status.Sync.Revision == w.lastPush.sha && a.Status.Sync.Status == "Synced" {
+			return await.Passed("%s", a.Summary())
+		}
+		return await.Waiting("%s", a.Summary())
+	})
 }
 
 func (w *World) webhookRefreshLogged(ctx context.Context, name string) error {
@@ -398,18 +392,12 @@ func (w *World) staysForPolls(ctx context.Context, name, status string, polls in
 }
 
 func (w *World) syncStatusWithin(ctx context.Context, seconds int, name, status string) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = await.Eventually(ctx, fmt.Sprintf("application %s to be %s", name, status), time.Duration(seconds)*time.Second,
-		w.appCheck(e, name, func(a *engine.Application) await.Result {
-			if a.Status.Sync.Status == status {
-				return await.Passed("%s", a.Summary())
-			}
-			return await.Waiting("%s", a.Summary())
-		}))
-	return err
+	return w.awaitApp(ctx, name, fmt.Sprintf("application %s to be %s", name, status), time.Duration(seconds)*time.Second, false, func(a *engine.Application) await.Result {
+		if a.Status.Sync.Status == status {
+			return await.Passed("%s", a.Summary())
+		}
+		return await.Waiting("%s", a.Summary())
+	})
 }
 
 func (w *World) cliDiff(ctx context.Context, name, field, from, to string) error {
@@ -446,11 +434,7 @@ func (w *World) cliSync(ctx context.Context, name string) error {
 }
 
 func (w *World) lastSyncInitiatedBy(ctx context.Context, name, who string) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	app, err := e.Application(ctx, name)
+	_, app, err := w.liveApp(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -469,11 +453,7 @@ func (w *World) lastSyncInitiatedBy(ctx context.Context, name, who string) error
 }
 
 func (w *World) historyCount(ctx context.Context, name string, n int) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	app, err := e.Application(ctx, name)
+	_, app, err := w.liveApp(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -208,7 +207,7 @@ func (p *Provider) start(ctx context.Context, name string) (*Cluster, error) {
 	}}); err != nil {
 		return c, err
 	}
-	if err := c.procs.WaitFor(ctx, "etcd health", 50*time.Millisecond, httpOK(http.DefaultClient, etcdURL+"/health")); err != nil {
+	if err := c.procs.WaitFor(ctx, "etcd health", 50*time.Millisecond, proc.HTTPOK(etcdURL+"/health")); err != nil {
 		return c, err
 	}
 
@@ -313,24 +312,6 @@ func simulatedNode(name string) *corev1.Node {
 				"type": "kwok",
 			},
 		},
-	}
-}
-
-func httpOK(client *http.Client, url string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: %s", url, resp.Status)
-		}
-		return nil
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rehearse/rehearse/internal/loopback"
 )
 
 // Spec describes one process to start.
@@ -240,4 +244,36 @@ func (g *Group) RSS() map[string]uint64 {
 		out[p.Spec.Name] += p.RSS()
 	}
 	return out
+}
+
+// HTTPOK is a readiness check: GET url answers 200. The client refuses
+// non-loopback addresses.
+func HTTPOK(url string) func(context.Context) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: (&loopback.Dialer{}).DialContext}}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+// TCPOpen is a readiness check: addr accepts a connection.
+func TCPOpen(addr string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c, err := (&loopback.Dialer{Dialer: net.Dialer{Timeout: time.Second}}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
 }
