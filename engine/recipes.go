@@ -67,6 +67,6 @@ func HelmRecipe(l Line) binaries.Recipe {
 		Name: "helm", Module: mod, Version: l.Helm, Toolchain: l.Toolchain,
 		Commands: []binaries.Command{{Package: mod + "/cmd/helm", Binary: "helm"}},
 		LDFlags:  "-s -w -X " + mod + "/internal/version.version=" + l.Helm,
-		Estimate: "about 1 minute",
+		Estimate: "2 to 4 minutes",
 	}
 }
