@@ -84,7 +84,10 @@ func (w *World) receivedExactly(ctx context.Context, rcpt string, count int, sub
 		return err
 	}
 	_, err = await.Consistently(ctx, fmt.Sprintf("no further e-mail to %s about %q", rcpt, subject), time.Duration(polls)*e.PollInterval(), check(true))
-	return err
+	if err != nil {
+		return fmt.Errorf("%w\nargocd-notifications log:\n%s", err, e.Logs("argocd-notifications", 30))
+	}
+	return nil
 }
 
 func (w *World) webhookNotifications(ctx context.Context, name string) error {
