@@ -3,6 +3,8 @@ GO      ?= go
 TAGS    ?=
 ARGOCD  ?= v3.2.11
 BACKEND ?= kwok
+# Scenario-by-scenario output on a terminal, one character per step in CI.
+FORMAT  ?= $(if $(CI),progress,pretty)
 # The first run builds the control plane and Argo CD (about 30 minutes on
 # 2 cores); go test's default 10-minute timeout is too short for that.
 TEST_TIMEOUT ?= 80m
@@ -11,7 +13,7 @@ TEST_TIMEOUT ?= 80m
 
 ## run: every feature on the default backend, report under reports/latest/
 run: prepare
-	$(GO) run ./cmd/rehearse run --backend $(BACKEND) --argocd-version $(ARGOCD) $(if $(TAGS),--tags '$(TAGS)') features/
+	$(GO) run ./cmd/rehearse run --backend $(BACKEND) --argocd-version $(ARGOCD) --format $(FORMAT) $(if $(TAGS),--tags '$(TAGS)') features/
 
 ## test: go test ./... (features included), after building what it needs
 test: prepare
