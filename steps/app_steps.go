@@ -42,7 +42,7 @@ func (w *World) applicationSteps() []StepDef {
 			Example: `And the application "q-sign" is synced to the head of "main" of "root/q-sign"`,
 			Fn:      w.appAtHead},
 		{Pattern: `^the last sync of "([^"]*)" applied:$`,
-			Doc:     "Asserts the last operation Succeeded and its sync result lists each kind/name of the table as Synced.",
+			Doc:     "Waits until no operation is running, asserts the last one Succeeded, and that each kind/name of the table (Deployment, Service, ConfigMap) in the destination namespace was written by Argo CD's controller (its field manager).",
 			Example: `And the last sync of "q-sign" applied:`,
 			Fn:      w.lastSyncApplied},
 		{Pattern: `^within (\d+)s the application "([^"]*)" has a "([^"]*)" condition containing "([^"]*)"$`,
@@ -95,14 +95,19 @@ func (w *World) tryApplyApplication(ctx context.Context, doc *godog.DocString) e
 var errNoError = errors.New("(it was accepted)")
 
 func (w *World) applyFailedWith(ctx context.Context, text string) error {
+	return w.refusedWith("the Application", text)
+}
+
+// refusedWith checks the outcome recorded by the last "tries to" step.
+func (w *World) refusedWith(what, text string) error {
 	if w.lastErr == nil {
-		return errors.New("no `tries to apply` step ran before this one")
+		return errors.New("no `tries to` step ran before this one")
 	}
 	if w.lastErr == errNoError {
-		return fmt.Errorf("the Application was accepted, want an error containing %q", text)
+		return fmt.Errorf("%s was accepted, want a refusal containing %q", what, text)
 	}
 	if !strings.Contains(w.lastErr.Error(), text) {
-		return fmt.Errorf("error %q does not contain %q", w.lastErr.Error(), text)
+		return fmt.Errorf("refusal %q does not contain %q", w.lastErr.Error(), text)
 	}
 	return nil
 }
@@ -169,34 +174,41 @@ func (w *World) appAtHead(ctx context.Context, name, branch, repo string) error 
 }
 
 func (w *World) lastSyncApplied(ctx context.Context, name string, table *godog.Table) error {
-	_, app, err := w.liveApp(ctx, name)
-	if err != nil {
-		return err
-	}
-	op := app.Status.OperationState
-	if op == nil || op.SyncResult == nil {
-		return fmt.Errorf("application %s has no sync result yet: %s", name, app.Summary())
-	}
-	if op.Phase != "Succeeded" {
-		return fmt.Errorf("last operation of %s is %s: %s", name, op.Phase, op.Message)
-	}
 	rows, err := tableRows(table, "kind", "name")
 	if err != nil {
 		return err
 	}
-	var seen []string
-	for _, r := range op.SyncResult.Resources {
-		seen = append(seen, fmt.Sprintf("%s/%s=%s", r.Kind, r.Name, r.Status))
-	}
-	for _, row := range rows {
-		found := false
-		for _, r := range op.SyncResult.Resources {
-			if r.Kind == row["kind"] && r.Name == row["name"] && r.Status == "Synced" {
-				found = true
-			}
+	// Self-heal may start a follow-up operation right after the first sync;
+	// judge the state once no operation is running.
+	var app *engine.Application
+	err = w.awaitApp(ctx, name, "no running operation on "+name, 30*time.Second, false, func(a *engine.Application) await.Result {
+		app = a
+		if op := a.Status.OperationState; op != nil && op.Phase != "Running" {
+			return await.Passed("%s", a.Summary())
 		}
-		if !found {
-			return fmt.Errorf("last sync of %s did not apply %s %s; sync result: %s", name, row["kind"], row["name"], strings.Join(seen, ", "))
+		return await.Waiting("%s", a.Summary())
+	})
+	if err != nil {
+		return err
+	}
+	if op := app.Status.OperationState; op.Phase != "Succeeded" {
+		return fmt.Errorf("last operation of %s is %s: %s", name, op.Phase, op.Message)
+	}
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	// The API server's record of who wrote each object is the evidence that
+	// Argo CD applied it (a later partial self-heal sync lists only what it
+	// re-applied, so the sync result alone is not enough).
+	ns := app.Spec.Destination.Namespace
+	for _, row := range rows {
+		obj, err := getObject(ctx, e, row["kind"], ns, row["name"])
+		if err != nil {
+			return fmt.Errorf("%s %s/%s: %w", row["kind"], ns, row["name"], err)
+		}
+		if !writtenByArgo(obj.GetManagedFields()) {
+			return fmt.Errorf("%s %s/%s was not applied by Argo CD (field managers: %s)", row["kind"], ns, row["name"], managers(obj.GetManagedFields()))
 		}
 	}
 	return nil

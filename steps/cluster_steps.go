@@ -70,16 +70,31 @@ func (w *World) namespaceCreatedByArgo(ctx context.Context, ns string) error {
 	if err != nil {
 		return fmt.Errorf("namespace %s: %w", ns, err)
 	}
-	var managers []string
-	for _, m := range got.ManagedFields {
-		managers = append(managers, m.Manager)
+	if writtenByArgo(got.ManagedFields) {
+		return nil
+	}
+	return fmt.Errorf("namespace %s was not written by Argo CD (field managers: %s)", ns, managers(got.ManagedFields))
+}
+
+// writtenByArgo reports whether Argo CD's controller is among the field
+// managers of an object.
+func writtenByArgo(fields []metav1.ManagedFieldsEntry) bool {
+	for _, m := range fields {
 		for _, a := range argoManagers {
 			if m.Manager == a {
-				return nil
+				return true
 			}
 		}
 	}
-	return fmt.Errorf("namespace %s was not written by Argo CD (field managers: %s)", ns, strings.Join(managers, ", "))
+	return false
+}
+
+func managers(fields []metav1.ManagedFieldsEntry) string {
+	var out []string
+	for _, m := range fields {
+		out = append(out, m.Manager)
+	}
+	return strings.Join(out, ", ")
 }
 
 func (w *World) namespaceNotCreated(ctx context.Context, ns string) error {

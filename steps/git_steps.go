@@ -84,27 +84,9 @@ func (w *World) argoCredentials(ctx context.Context, prefix string) error {
 }
 
 func (w *World) pushFileChange(ctx context.Context, branch, repo, path string, content *godog.DocString) error {
-	s, err := w.gitServer()
-	if err != nil {
-		return err
-	}
-	ws, err := workspace.Clone(s.RepoURL(repo), "main", developerUser, w.passwords[developerUser])
-	if err != nil {
-		return err
-	}
-	defer ws.Close()
-	if branch != "main" {
-		if err := ws.Checkout(branch, true); err != nil {
-			return err
-		}
-	}
-	if err := ws.WriteFile(path, []byte(content.Content+"\n")); err != nil {
-		return err
-	}
-	if _, err := ws.Commit("Change " + path); err != nil {
-		return err
-	}
-	return ws.Push(branch)
+	return w.pushChange(ctx, "Change "+path, repo, branch, func(ws *workspace.Workspace) error {
+		return ws.WriteFile(path, []byte(content.Content+"\n"))
+	})
 }
 
 func (w *World) gitServerDown(ctx context.Context) error {

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -112,16 +111,7 @@ func (w *World) tryRollback(ctx context.Context, name string, id int) error {
 }
 
 func (w *World) cliRefused(ctx context.Context, text string) error {
-	if w.lastErr == nil {
-		return errors.New("no `tries to` step ran before this one")
-	}
-	if w.lastErr == errNoError {
-		return fmt.Errorf("the argocd CLI accepted the command, want a refusal containing %q", text)
-	}
-	if !strings.Contains(w.lastErr.Error(), text) {
-		return fmt.Errorf("refusal %q does not contain %q", w.lastErr.Error(), text)
-	}
-	return nil
+	return w.refusedWith("the argocd CLI command", text)
 }
 
 func (w *World) cliDisableAutoSync(ctx context.Context, name string) error {

@@ -147,7 +147,7 @@ func (w *World) setValuesAndPush(ctx context.Context, message, file, repo string
 
 // pushValues edits keys of one YAML file on main as the developer.
 func (w *World) pushValues(ctx context.Context, message, file, repo string, kv [][2]string) error {
-	return w.pushChange(ctx, message, repo, func(ws *workspace.Workspace) error {
+	return w.pushChange(ctx, message, repo, "main", func(ws *workspace.Workspace) error {
 		doc, err := ws.ReadFile(file)
 		if err != nil {
 			return err
@@ -162,25 +162,28 @@ func (w *World) pushValues(ctx context.Context, message, file, repo string, kv [
 }
 
 func (w *World) deleteAndPush(ctx context.Context, path, repo, message string) error {
-	return w.pushChange(ctx, message, repo, func(ws *workspace.Workspace) error { return ws.Remove(path) })
+	return w.pushChange(ctx, message, repo, "main", func(ws *workspace.Workspace) error { return ws.Remove(path) })
 }
 
-// pushChange clones main as the developer, applies edit, commits, pushes,
-// and remembers the push (commit, time, pods alive then).
-func (w *World) pushChange(ctx context.Context, message, repo string, edit func(*workspace.Workspace) error) error {
+// pushChange clones main as the developer, switches to branch (created
+// from main if it is new), applies edit, commits, pushes, and remembers the
+// push (commit, time, pods alive then).
+func (w *World) pushChange(ctx context.Context, message, repo, branch string, edit func(*workspace.Workspace) error) error {
 	s, err := w.gitServer()
 	if err != nil {
 		return err
 	}
-	before, err := s.Head(repo, "main")
-	if err != nil {
-		return err
-	}
+	before, _ := s.Head(repo, branch) // empty for a new branch
 	ws, err := workspace.Clone(s.RepoURL(repo), "main", developerUser, w.passwords[developerUser])
 	if err != nil {
 		return err
 	}
 	defer ws.Close()
+	if branch != "main" {
+		if err := ws.Checkout(branch, true); err != nil {
+			return err
+		}
+	}
 	if err := edit(ws); err != nil {
 		return err
 	}
@@ -188,10 +191,10 @@ func (w *World) pushChange(ctx context.Context, message, repo string, edit func(
 	if err != nil {
 		return err
 	}
-	if err := ws.Push("main"); err != nil {
+	if err := ws.Push(branch); err != nil {
 		return err
 	}
-	w.lastPush = pushEvent{at: time.Now(), repo: repo, branch: "main", sha: sha, previous: before}
+	w.lastPush = pushEvent{at: time.Now(), repo: repo, branch: branch, sha: sha, previous: before}
 	w.commits[message] = sha
 	// Remember which pods exist now: "created after the push" means not
 	// among these (creation timestamps have whole-second precision only).
