@@ -299,6 +299,10 @@ func (e *Engine) start(ctx context.Context) error {
 		// repository credentials to git.
 		"PATH=" + helmBin + ":" + argoBin + ":" + filepath.Join(e.dir, "bin") + ":" + os.Getenv("PATH"),
 		"GIT_CONFIG_NOSYSTEM=1",
+		// The repo-server hands credentials to git through a Unix socket
+		// whose default path is the fixed /tmp/reposerver-ask-pass.sock:
+		// two engines on one machine would steal each other's socket.
+		"ARGOCD_ASK_PASS_SOCK=" + filepath.Join(e.dir, "askpass.sock"),
 	}
 	logs := filepath.Join(e.dir, "logs")
 
