@@ -81,7 +81,8 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
 
   Scenario: A failing sync is retried on the seed's backoff, then not retried at the same revision, until a new commit
     Given the Git server sends push webhooks to Argo CD
-    And the admin applies the Application "applications/q-sign-auto.yaml"
+    And Argo CD sends e-mail notifications through the local mail server
+    And the admin applies the Application "applications/q-sign-notify.yaml"
     And within 30s the application "q-sign" is "Synced" and "Healthy"
     # The API server rejects this Deployment: requests above limits.
     When the developer sets "resources.requests.cpu" to "2" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Request more CPU than the limit"
@@ -89,6 +90,7 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
     Then within 30s the last sync of "q-sign" has failed after 5 retries
     And the failed sync of "q-sign" lasted at least "155s" of seed time
     And Argo CD does not retry the sync of "q-sign" at the same revision for 2 polls
+    And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "Failed to sync application q-sign", still after 1 poll
     When the developer sets "resources.limits.cpu" to "4" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Raise the CPU limit"
     Then within 15s the application "q-sign" is synced to the pushed commit
     And within 15s the application "q-sign" is "Synced" and "Healthy"
