@@ -62,6 +62,11 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			return nil, fmt.Errorf("feature path %s: %w", p, err)
 		}
 	}
+	// Unknown steps fail before anything starts, with file, line and the
+	// closest known patterns (godog alone would only print snippets).
+	if err := CheckSteps(opts.Paths); err != nil {
+		return nil, err
+	}
 	tags, err := godogTags(opts.Tags)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,151 @@
+package steps
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	gherkin "github.com/cucumber/gherkin/go/v42"
+	messages "github.com/cucumber/messages/go/v34"
+)
+
+// UnknownStepsError lists steps no definition matches, each with its file,
+// line and the closest known patterns.
+type UnknownStepsError struct{ Steps []string }
+
+func (e *UnknownStepsError) Error() string {
+	return fmt.Sprintf("%d unknown step(s); `rehearse steps` lists them all:\n%s", len(e.Steps), strings.Join(e.Steps, "\n"))
+}
+
+// CheckSteps parses the feature files under paths and reports every step
+// that no definition matches, before anything is started. Parse errors are
+// left to godog, which names file and line itself.
+func CheckSteps(paths []string) error {
+	var unknown []string
+	for _, root := range paths {
+		if i := strings.LastIndexByte(root, ':'); i > 0 && strings.HasSuffix(root[:i], ".feature") {
+			root = root[:i]
+		}
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".feature") {
+				return err
+			}
+			found, err := unknownStepsIn(path)
+			unknown = append(unknown, found...)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(unknown) > 0 {
+		return &UnknownStepsError{Steps: unknown}
+	}
+	return nil
+}
+
+func unknownStepsIn(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ids := &messages.Incrementing{}
+	doc, err := gherkin.ParseGherkinDocument(f, ids.NewId)
+	if err != nil || doc.Feature == nil {
+		return nil, nil // godog reports parse errors with file and line
+	}
+	lines := map[string]int64{}
+	var collect func(children []*messages.FeatureChild)
+	addSteps := func(steps []*messages.Step) {
+		for _, s := range steps {
+			lines[s.Id] = s.Location.Line
+		}
+	}
+	collect = func(children []*messages.FeatureChild) {
+		for _, c := range children {
+			switch {
+			case c.Background != nil:
+				addSteps(c.Background.Steps)
+			case c.Scenario != nil:
+				addSteps(c.Scenario.Steps)
+			case c.Rule != nil:
+				for _, rc := range c.Rule.Children {
+					if rc.Background != nil {
+						addSteps(rc.Background.Steps)
+					}
+					if rc.Scenario != nil {
+						addSteps(rc.Scenario.Steps)
+					}
+				}
+			}
+		}
+	}
+	collect(doc.Feature.Children)
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range gherkin.Pickles(*doc, path, ids.NewId) {
+		for _, st := range p.Steps {
+			if len(Match(st.Text)) > 0 {
+				continue
+			}
+			line := int64(0)
+			if len(st.AstNodeIds) > 0 {
+				line = lines[st.AstNodeIds[0]]
+			}
+			key := fmt.Sprintf("%s:%d", path, line)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, fmt.Sprintf("%s: unknown step %q; closest known:\n%s", key, st.Text, closest(st.Text, 3)))
+		}
+	}
+	return out, nil
+}
+
+// closest ranks the catalogue by word-level edit distance between the text
+// and each definition's example.
+func closest(text string, n int) string {
+	type scored struct {
+		d   int
+		def StepDef
+	}
+	var all []scored
+	words := strings.Fields(text)
+	for _, d := range Catalogue() {
+		ex := d.Example
+		for _, kw := range []string{"Given ", "When ", "Then ", "And ", "But "} {
+			ex = strings.TrimPrefix(ex, kw)
+		}
+		all = append(all, scored{editDistance(words, strings.Fields(ex)), d})
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].d < all[j].d })
+	var b strings.Builder
+	for i := 0; i < n && i < len(all); i++ {
+		fmt.Fprintf(&b, "    %s\n      e.g. %s\n", all[i].def.Pattern, all[i].def.Example)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func editDistance(a, b []string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
