@@ -84,6 +84,8 @@ type Summary struct {
 	TimeScale     float64            `json:"time_scale"`
 	Rewrites      []DurationRewrite  `json:"duration_rewrites,omitempty"`
 	Scenarios     []ScenarioOutcome  `json:"scenarios"`
+	// Error is set when the run stopped before running scenarios.
+	Error string `json:"error,omitempty"`
 }
 
 // WriteSummary writes summary.json.

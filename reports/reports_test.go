@@ -31,3 +31,24 @@ func TestNewRunCreatesDirAndMovesLatest(t *testing.T) {
 	assert.Equal(t, b.ID, s.RunID)
 	assert.Equal(t, 3, s.Passed)
 }
+
+func TestWriteHTMLShowsOutcomesStepsAndErrors(t *testing.T) {
+	r, err := NewRun(t.TempDir(), time.Now())
+	require.NoError(t, err)
+	cucumber := `[{"uri":"features/02.feature","name":"Flow 2","elements":[{"name":"creates the app","line":14,"type":"scenario","steps":[
+	 {"keyword":"Given ","name":"a step","line":15,"result":{"status":"passed","duration":1500000}},
+	 {"keyword":"Then ","name":"<b>it fails</b>","line":16,"result":{"status":"failed","duration":2000000,"error_message":"gave up after 30s"}}]}]}]`
+	require.NoError(t, os.WriteFile(r.CucumberJSON(), []byte(cucumber), 0o644))
+	require.NoError(t, r.WriteHTML(Summary{Passed: 0, Failed: 1, TimeScale: 60,
+		Rewrites: []DurationRewrite{{Where: "argocd-cm timeout.reconciliation", Seed: "3m0s", Real: "3s"}}}))
+	page, err := os.ReadFile(filepath.Join(r.Dir, "report.html"))
+	require.NoError(t, err)
+	html := string(page)
+	assert.Contains(t, html, "0 passed, 1 failed")
+	assert.Contains(t, html, "failed: creates the app")
+	assert.Contains(t, html, "gave up after 30s")
+	assert.Contains(t, html, "&lt;b&gt;it fails&lt;/b&gt;", "step text is escaped")
+	assert.Contains(t, html, "argocd-cm timeout.reconciliation")
+	assert.NotContains(t, html, "<script", "self-contained, no scripts")
+	assert.NotContains(t, html, "http", "no external assets")
+}

@@ -60,6 +60,14 @@ func runCmd(ctx context.Context, args []string) int {
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rehearse run:", err)
+		failed := reports.Summary{Started: started, WallSeconds: time.Since(started).Seconds(), Backend: *backend,
+			ArgoCDVersion: *argocd, TimeScale: *scale, Error: err.Error()}
+		if werr := run.WriteSummary(failed); werr != nil {
+			logger.Printf("writing summary: %v", werr)
+		}
+		if werr := run.WriteHTML(failed); werr != nil {
+			logger.Printf("writing report.html: %v", werr)
+		}
 		fmt.Println("0 passed, 0 failed")
 		return 1
 	}
@@ -88,6 +96,9 @@ func runCmd(ctx context.Context, args []string) int {
 	}
 	if err := run.WriteSummary(summary); err != nil {
 		logger.Printf("writing summary: %v", err)
+	}
+	if err := run.WriteHTML(summary); err != nil {
+		logger.Printf("writing report.html: %v", err)
 	}
 	logger.Printf("report: %s (wall %s, stack start-up %v, peak stack RSS %.0f MB)", run.Dir,
 		time.Since(started).Round(time.Millisecond), res.Timings, summary.PeakRSSMB)

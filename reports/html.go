@@ -1,0 +1,111 @@
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// cucumber JSON as godog writes it (the fields the page shows).
+type cucumberFeature struct {
+	URI      string            `json:"uri"`
+	Name     string            `json:"name"`
+	Elements []cucumberElement `json:"elements"`
+}
+
+type cucumberElement struct {
+	Name  string                  `json:"name"`
+	Line  int                     `json:"line"`
+	Type  string                  `json:"type"`
+	Tags  []struct{ Name string } `json:"tags"`
+	Steps []cucumberStep          `json:"steps"`
+}
+
+type cucumberStep struct {
+	Keyword string `json:"keyword"`
+	Name    string `json:"name"`
+	Line    int    `json:"line"`
+	Result  struct {
+		Status   string `json:"status"`
+		Duration int64  `json:"duration"` // nanoseconds
+		Error    string `json:"error_message"`
+	} `json:"result"`
+}
+
+func (s cucumberStep) Took() string {
+	return time.Duration(s.Result.Duration).Round(time.Millisecond).String()
+}
+
+func (e cucumberElement) Status() string {
+	status := "passed"
+	for _, s := range e.Steps {
+		switch s.Result.Status {
+		case "failed", "undefined", "pending", "ambiguous":
+			return "failed"
+		case "skipped":
+			status = "skipped"
+		}
+	}
+	return status
+}
+
+// WriteHTML renders report.html from cucumber.json and the summary: one
+// self-contained page (no scripts, no external assets) that opens offline.
+func (r *Run) WriteHTML(s Summary) error {
+	var features []cucumberFeature
+	if b, err := os.ReadFile(r.CucumberJSON()); err == nil && len(b) > 0 {
+		if err := json.Unmarshal(b, &features); err != nil {
+			return fmt.Errorf("reading %s: %w", r.CucumberJSON(), err)
+		}
+	}
+	s.RunID = r.ID
+	f, err := os.Create(filepath.Join(r.Dir, "report.html"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return page.Execute(f, struct {
+		Summary  Summary
+		Features []cucumberFeature
+	}{s, features})
+}
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"mb": func(v float64) string { return fmt.Sprintf("%.0f MB", v) },
+	"sec": func(v float64) string {
+		return (time.Duration(v * float64(time.Second))).Round(time.Millisecond).String()
+	},
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Rehearse run {{.Summary.RunID}}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left;vertical-align:top}
+.passed{color:#17662b}.failed{color:#b00020;font-weight:bold}.skipped{color:#777}
+details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;margin:.2em 0}
+</style></head><body>
+<h1>Rehearse run {{.Summary.RunID}}</h1>
+<p class="{{if .Summary.Failed}}failed{{else}}passed{{end}}">{{.Summary.Passed}} passed, {{.Summary.Failed}} failed</p>
+{{if .Summary.Error}}<pre class="failed">{{.Summary.Error}}</pre>{{end}}
+<table>
+<tr><th>started</th><td>{{.Summary.Started.Format "2006-01-02 15:04:05 MST"}}</td></tr>
+<tr><th>wall time</th><td>{{sec .Summary.WallSeconds}}</td></tr>
+<tr><th>backend</th><td>{{.Summary.Backend}}</td></tr>
+<tr><th>Argo CD</th><td>{{.Summary.ArgoCDVersion}}</td></tr>
+<tr><th>time scale</th><td>{{.Summary.TimeScale}}x</td></tr>
+<tr><th>stack start-up</th><td>{{range $k, $v := .Summary.StartSeconds}}{{$k}} {{sec $v}} {{end}}</td></tr>
+<tr><th>peak stack memory</th><td>{{mb .Summary.PeakRSSMB}}{{if .Summary.PeakRSSMBBy}} ({{range $k, $v := .Summary.PeakRSSMBBy}}{{$k}} {{mb $v}}; {{end}}){{end}}</td></tr>
+</table>
+{{range .Features}}<h2>{{.Name}} <small>({{.URI}})</small></h2>
+{{range .Elements}}<details{{if eq .Status "failed"}} open{{end}}><summary class="{{.Status}}">{{.Status}}: {{.Name}} <small>line {{.Line}}</small></summary>
+<table>{{range .Steps}}<tr class="{{.Result.Status}}"><td>{{.Keyword}}{{.Name}}</td><td>{{.Result.Status}}</td><td>{{.Took}}</td></tr>
+{{if .Result.Error}}<tr><td colspan="3"><pre>{{.Result.Error}}</pre></td></tr>{{end}}{{end}}</table></details>
+{{end}}{{end}}
+{{if .Summary.Rewrites}}<h2>Durations rewritten by the time scale</h2>
+<table><tr><th>where</th><th>seed</th><th>real</th><th>rounding</th></tr>
+{{range .Summary.Rewrites}}<tr><td>{{.Where}}</td><td>{{.Seed}}</td><td>{{.Real}}</td><td>{{.Rounding}}</td></tr>{{end}}</table>{{end}}
+</body></html>
+`))
