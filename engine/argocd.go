@@ -148,6 +148,35 @@ func Prepare(ctx context.Context, opts ...Option) error {
 	return nil
 }
 
+// timings are Argo CD's intervals at the run's time scale, computed once so
+// the flags, argocd-cm and the steps that reason about them always agree.
+// Whole seconds where the component only takes whole seconds.
+type timings struct {
+	poll, jitter                    int // seconds
+	healBase, healCap, healCooldown int // seconds
+	revisionCache                   time.Duration
+}
+
+// healFactor is Argo CD's default self-heal backoff factor (not a duration,
+// so not scaled).
+const healFactor = 3
+
+func compress(s Settings) timings {
+	sc := s.Scale
+	return timings{
+		poll:   sc.WholeSeconds("argocd-cm timeout.reconciliation, controller --app-resync (poll)", s.Poll),
+		jitter: sc.WholeSeconds("argocd-cm timeout.reconciliation.jitter, controller --app-resync-jitter", s.Jitter),
+		// Argo CD's defaults: 2 s x 3^(n-1), capped at 300 s, reset after 330 s synced.
+		healBase:     sc.WholeSeconds("controller --self-heal-backoff-timeout-seconds", 2*time.Second),
+		healCap:      sc.WholeSeconds("controller --self-heal-backoff-cap-seconds", 300*time.Second),
+		healCooldown: sc.WholeSeconds("controller --self-heal-backoff-cooldown-seconds", 330*time.Second),
+		// The repo-server caches what a branch resolves to (default 3m, the
+		// same as the poll): compressed with it, or a poll would keep seeing
+		// the old commit for minutes of seed time.
+		revisionCache: sc.Convert("repo-server --revision-cache-expiration", 3*time.Minute),
+	}
+}
+
 // Engine is a running Argo CD bound to one cluster.
 type Engine struct {
 	settings   Settings
@@ -164,6 +193,7 @@ type Engine struct {
 	once       sync.Once
 	// adminPassword is the password of Argo CD's admin account.
 	adminPassword string
+	timings       timings
 }
 
 // Start installs Argo CD into the cluster behind kubeconfig (CRDs, config,
@@ -177,7 +207,7 @@ func Start(ctx context.Context, kubeconfig string, opts ...Option) (*Engine, err
 	if err := Prepare(ctx, opts...); err != nil {
 		return nil, err
 	}
-	e := &Engine{settings: s, kubeconfig: kubeconfig, adminPassword: randomPassword()}
+	e := &Engine{settings: s, kubeconfig: kubeconfig, adminPassword: randomPassword(), timings: compress(s)}
 	if err := e.start(ctx); err != nil {
 		e.Stop()
 		return nil, fmt.Errorf("starting Argo CD %s: %w", s.Line.ArgoCD, err)
@@ -214,17 +244,13 @@ func (e *Engine) RSS() map[string]uint64 { return e.procs.RSS() }
 func (e *Engine) Scale() *timescale.Scale { return e.settings.Scale }
 
 // PollInterval is the real (compressed) poll interval.
-func (e *Engine) PollInterval() time.Duration {
-	return time.Duration(e.settings.Scale.WholeSeconds("argocd-cm timeout.reconciliation", e.settings.Poll)) * time.Second
-}
+func (e *Engine) PollInterval() time.Duration { return time.Duration(e.timings.poll) * time.Second }
 
 // HealBackoff is the self-heal backoff the controller was started with
 // (real time): the delay before heal n is 0 for n = 1, else
 // base * factor^(n-2), capped.
 func (e *Engine) HealBackoff() (base time.Duration, factor int, max time.Duration) {
-	b := e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-timeout-seconds", 2*time.Second)
-	c := e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-cap-seconds", 300*time.Second)
-	return time.Duration(b) * time.Second, 3, time.Duration(c) * time.Second
+	return time.Duration(e.timings.healBase) * time.Second, healFactor, time.Duration(e.timings.healCap) * time.Second
 }
 
 // WebhookURL is argocd-server's Git webhook endpoint.
@@ -325,11 +351,7 @@ func (e *Engine) start(ctx context.Context) error {
 		"--metrics-address", "127.0.0.1", "--metrics-port", strconv.Itoa(ports["repo-metrics"]),
 		"--redis", e.redisAddr, "--loglevel", "info"}
 	if e.hasFlag(ctx, "argocd-repo-server", "--revision-cache-expiration") {
-		// The repo-server caches what a branch resolves to (default 3m, the
-		// same as the poll): compressed with it, or a poll would keep seeing
-		// the old commit for minutes of seed time.
-		repoArgs = append(repoArgs, "--revision-cache-expiration",
-			e.settings.Scale.Convert("repo-server --revision-cache-expiration", 3*time.Minute).String())
+		repoArgs = append(repoArgs, "--revision-cache-expiration", e.timings.revisionCache.String())
 	}
 	if e.hasFlag(ctx, "argocd-repo-server", "--client-ca-path") {
 		// Newer lines exit at start without it when TLS is disabled.
@@ -343,14 +365,13 @@ func (e *Engine) start(ctx context.Context) error {
 	}
 	controllerArgs := []string{"--namespace", Namespace, "--repo-server", repoAddr, "--repo-server-plaintext",
 		"--redis", e.redisAddr, "--metrics-port", strconv.Itoa(ports["controller-metrics"]),
-		"--app-resync", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --app-resync (poll)", e.settings.Poll)),
+		"--app-resync", strconv.Itoa(e.timings.poll),
 		// Its default is 60 s of jitter on top of every poll.
-		"--app-resync-jitter", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --app-resync-jitter", e.settings.Jitter)),
-		// Self-heal backoff: Argo CD's defaults (2 s x 3^(n-1), capped at 300 s), compressed.
-		"--self-heal-backoff-timeout-seconds", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-timeout-seconds", 2*time.Second)),
-		"--self-heal-backoff-factor", "3",
-		"--self-heal-backoff-cooldown-seconds", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-cooldown-seconds", 330*time.Second)),
-		"--self-heal-backoff-cap-seconds", strconv.Itoa(e.settings.Scale.WholeSeconds("application-controller --self-heal-backoff-cap-seconds", 300*time.Second)),
+		"--app-resync-jitter", strconv.Itoa(e.timings.jitter),
+		"--self-heal-backoff-timeout-seconds", strconv.Itoa(e.timings.healBase),
+		"--self-heal-backoff-factor", strconv.Itoa(healFactor),
+		"--self-heal-backoff-cooldown-seconds", strconv.Itoa(e.timings.healCooldown),
+		"--self-heal-backoff-cap-seconds", strconv.Itoa(e.timings.healCap),
 		"--status-processors", "20", "--operation-processors", "10", "--loglevel", "info"}
 	controllerArgs = append(controllerArgs, e.settings.ControllerArgs...)
 	if _, err := e.startComponent("argocd-application-controller", controllerArgs); err != nil {
@@ -458,9 +479,8 @@ func (e *Engine) install(ctx context.Context, argoBin string) error {
 				if data == nil {
 					data = map[string]string{}
 				}
-				poll := e.settings.Scale.WholeSeconds("argocd-cm timeout.reconciliation", e.settings.Poll)
-				data["timeout.reconciliation"] = strconv.Itoa(poll) + "s"
-				data["timeout.reconciliation.jitter"] = e.settings.Scale.Convert("argocd-cm timeout.reconciliation.jitter", e.settings.Jitter).String()
+				data["timeout.reconciliation"] = strconv.Itoa(e.timings.poll) + "s"
+				data["timeout.reconciliation.jitter"] = strconv.Itoa(e.timings.jitter) + "s"
 				_ = unstructured.SetNestedStringMap(o.Object, data, "data")
 			}
 			gvr := schema.GroupVersionResource{Version: "v1", Resource: strings.ToLower(o.GetKind()) + "s"}
