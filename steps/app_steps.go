@@ -71,7 +71,6 @@ func (w *World) apply(ctx context.Context, doc *godog.DocString) (*engine.Applic
 		return nil, err
 	}
 	w.apps = append(w.apps, app.Name)
-	w.lastAppName = app.Name
 	w.rememberNamespace(ctx, app.Spec.Destination.Namespace)
 	return app, nil
 }

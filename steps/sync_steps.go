@@ -173,7 +173,6 @@ func (w *World) pushChange(ctx context.Context, message, repo, branch string, ed
 	if err != nil {
 		return err
 	}
-	before, _ := s.Head(repo, branch) // empty for a new branch
 	ws, err := workspace.Clone(s.RepoURL(repo), "main", developerUser, w.passwords[developerUser])
 	if err != nil {
 		return err
@@ -194,7 +193,7 @@ func (w *World) pushChange(ctx context.Context, message, repo, branch string, ed
 	if err := ws.Push(branch); err != nil {
 		return err
 	}
-	w.lastPush = pushEvent{at: time.Now(), repo: repo, branch: branch, sha: sha, previous: before}
+	w.lastPush = pushEvent{at: time.Now(), repo: repo, sha: sha}
 	w.commits[message] = sha
 	// Remember which pods exist now: "created after the push" means not
 	// among these (creation timestamps have whole-second precision only).

@@ -41,19 +41,17 @@ type World struct {
 
 	apps          []string // Applications to delete at the end
 	secrets       []string
-	newNamespaces map[string]bool // namespaces that did not exist when the scenario began
-	lastErr       error           // outcome of the last "tries to" step
-	lastAppName   string
+	newNamespaces map[string]bool   // namespaces that did not exist when the scenario began
+	lastErr       error             // outcome of the last "tries to" step
 	featureDir    string            // directory of the running feature file
 	lastPush      pushEvent         // the scenario's latest push, for "after the push" checks
 	commits       map[string]string // commit message -> SHA of the scenario's pushes
 }
 
 type pushEvent struct {
-	at                time.Time
-	repo, branch, sha string
-	previous          string             // head before the push
-	podsBefore        map[types.UID]bool // pods that existed when the push landed
+	at         time.Time
+	repo, sha  string
+	podsBefore map[types.UID]bool // pods that existed when the push landed
 }
 
 func newWorld(env *Environment, scenario, id string) *World {
