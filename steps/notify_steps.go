@@ -61,29 +61,37 @@ func (w *World) receivedExactly(ctx context.Context, rcpt string, count int, sub
 	if w.mail == nil {
 		return fmt.Errorf("no mail server: add \"Argo CD sends e-mail notifications through the local mail server\"")
 	}
+	return w.exactlyThenNoMore(ctx, fmt.Sprintf("e-mail to %s about %q", rcpt, subject), count, polls, func() (int, string) {
+		n, subjects := w.matching(rcpt, subject)
+		return n, fmt.Sprintf("%d matching of %d e-mails to %s: %q", n, len(subjects), rcpt, subjects)
+	})
+}
+
+// exactlyThenNoMore waits (up to 30s) until observe counts count
+// notifications, then requires the count to stay there for polls polls:
+// triggers fire once per revision. Failures carry the notifications
+// controller's log.
+func (w *World) exactlyThenNoMore(ctx context.Context, what string, count, polls int, observe func() (int, string)) error {
 	e, err := w.engine(ctx)
 	if err != nil {
 		return err
 	}
 	check := func(hold bool) await.Check {
 		return func(context.Context) await.Result {
-			n, subjects := w.matching(rcpt, subject)
-			saw := fmt.Sprintf("%d matching of %d e-mails to %s: %q", n, len(subjects), rcpt, subjects)
+			n, saw := observe()
 			switch {
 			case n == count:
 				return await.Passed("%s", saw)
-			case n > count:
-				return await.Failed("%s", saw)
-			case hold:
+			case n > count || hold:
 				return await.Failed("%s", saw)
 			}
 			return await.Waiting("%s", saw)
 		}
 	}
-	if _, err := await.Eventually(ctx, fmt.Sprintf("%d e-mails to %s about %q", count, rcpt, subject), 30*time.Second, check(false)); err != nil {
+	if _, err := await.Eventually(ctx, fmt.Sprintf("%d %s", count, what), 30*time.Second, check(false)); err != nil {
 		return err
 	}
-	_, err = await.Consistently(ctx, fmt.Sprintf("no further e-mail to %s about %q", rcpt, subject), time.Duration(polls)*e.PollInterval(), check(true))
+	_, err = await.Consistently(ctx, "no further "+what, time.Duration(polls)*e.PollInterval(), check(true))
 	if err != nil {
 		return fmt.Errorf("%w\nargocd-notifications log:\n%s", err, e.Logs("argocd-notifications", 30))
 	}
@@ -107,36 +115,18 @@ func (w *World) webhookReceivedExactly(ctx context.Context, name string, count i
 	if w.hooks == nil {
 		return fmt.Errorf("no webhook receiver: add \"Argo CD posts notifications to the local webhook\"")
 	}
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	check := func(hold bool) await.Check {
-		return func(context.Context) await.Result {
-			n, total := 0, 0
-			for _, r := range w.hooks.Requests() {
-				if r.Path != "/"+name {
-					continue
-				}
-				total++
-				var body struct{ Trigger string }
-				if json.Unmarshal([]byte(r.Body), &body) == nil && body.Trigger == trigger {
-					n++
-				}
+	return w.exactlyThenNoMore(ctx, fmt.Sprintf("%s notification to %s", trigger, name), count, polls, func() (int, string) {
+		n, total := 0, 0
+		for _, r := range w.hooks.Requests() {
+			if r.Path != "/"+name {
+				continue
 			}
-			saw := fmt.Sprintf("%d %s posts of %d to %s", n, trigger, total, name)
-			switch {
-			case n == count:
-				return await.Passed("%s", saw)
-			case n > count || hold:
-				return await.Failed("%s", saw)
+			total++
+			var body struct{ Trigger string }
+			if json.Unmarshal([]byte(r.Body), &body) == nil && body.Trigger == trigger {
+				n++
 			}
-			return await.Waiting("%s", saw)
 		}
-	}
-	if _, err := await.Eventually(ctx, fmt.Sprintf("%d %s notifications to %s", count, trigger, name), 30*time.Second, check(false)); err != nil {
-		return err
-	}
-	_, err = await.Consistently(ctx, fmt.Sprintf("no further %s notification to %s", trigger, name), time.Duration(polls)*e.PollInterval(), check(true))
-	return err
+		return n, fmt.Sprintf("%d %s posts of %d to %s", n, trigger, total, name)
+	})
 }
