@@ -2,13 +2,13 @@ package clusters
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/rehearse/rehearse/internal/await"
 )
 
 // Cluster is a running cluster a scenario can use.
@@ -42,22 +42,11 @@ func WaitForDefaultServiceAccount(ctx context.Context, cfg *rest.Config, timeout
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		_, last = cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
-		if last == nil {
-			return nil
+	_, err = await.Eventually(ctx, "ServiceAccount default/default", timeout, func(ctx context.Context) await.Result {
+		if _, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err != nil {
+			return await.Waiting("%v", err)
 		}
-		if !apierrors.IsNotFound(last) && ctx.Err() != nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("gave up after %s waiting for ServiceAccount default/default (last: %v)", timeout, last)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("gave up after %s waiting for ServiceAccount default/default (last: %v)", timeout, last)
+		return await.Passed("present")
+	})
+	return err
 }
