@@ -1,6 +1,7 @@
 package kwok
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/rehearse/rehearse/clusters"
+	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/internal/binaries"
 	"github.com/rehearse/rehearse/internal/loopback"
 	"github.com/rehearse/rehearse/internal/proc"
@@ -46,6 +48,14 @@ func WithLogger(l clusters.Logger) Option { return func(p *Provider) { p.log = l
 // WithCache sets where binaries are built and cached.
 func WithCache(c *binaries.Cache) Option { return func(p *Provider) { p.cache = c } }
 
+// WithPodRuntime makes each cluster run its pods for real (images pulled,
+// programs started, probes executed) with Rehearse's pod runtime, instead of
+// KWOK marking them Ready at once. Pods annotated
+// rehearse.dev/pod-lifecycle=simulated are still KWOK's.
+func WithPodRuntime(opts podruntime.Options) Option {
+	return func(p *Provider) { o := opts; p.runtime = &o }
+}
+
 // WithStartTimeout bounds how long one cluster may take to become ready.
 func WithStartTimeout(d time.Duration) Option { return func(p *Provider) { p.startTimeout = d } }
 
@@ -56,6 +66,7 @@ type Provider struct {
 	log                                   clusters.Logger
 	cache                                 *binaries.Cache
 	startTimeout                          time.Duration
+	runtime                               *podruntime.Options
 	// portMu serialises port selection between clusters of this process.
 	portMu sync.Mutex
 }
@@ -101,15 +112,26 @@ type Cluster struct {
 	kubeconfig string
 	rest       *rest.Config
 	procs      proc.Group
+	runtime    *podruntime.Runtime
 	once       sync.Once
 }
+
+// PodRuntime is the cluster's pod runtime, nil when KWOK plays every pod.
+func (c *Cluster) PodRuntime() *podruntime.Runtime { return c.runtime }
 
 func (c *Cluster) Name() string             { return c.name }
 func (c *Cluster) KubeconfigPath() string   { return c.kubeconfig }
 func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.rest) }
 
-// RSS reports each component's resident memory in bytes.
-func (c *Cluster) RSS() map[string]uint64 { return c.procs.RSS() }
+// RSS reports each component's resident memory in bytes; "containers" is
+// the sum over the pods' processes.
+func (c *Cluster) RSS() map[string]uint64 {
+	m := c.procs.RSS()
+	if c.runtime != nil {
+		m["containers"] = c.runtime.RSS()
+	}
+	return m
+}
 
 // Dir is the cluster's working directory (logs, certificates, etcd data).
 func (c *Cluster) Dir() string { return c.dir }
@@ -118,6 +140,9 @@ func (c *Cluster) Dir() string { return c.dir }
 func (c *Cluster) Delete(context.Context) error {
 	var err error
 	c.once.Do(func() {
+		if c.runtime != nil {
+			c.runtime.Stop()
+		}
 		c.procs.StopAll(5 * time.Second)
 		err = os.RemoveAll(c.dir)
 	})
@@ -253,7 +278,7 @@ func (p *Provider) start(ctx context.Context, name string) (*Cluster, error) {
 		return c, err
 	}
 	stages := filepath.Join(dir, "kwok-stages.yaml")
-	if err := os.WriteFile(stages, stagesYAML, 0o644); err != nil {
+	if err := os.WriteFile(stages, podStages(stagesYAML, p.runtime != nil), 0o644); err != nil {
 		return c, err
 	}
 	if _, err := c.procs.Start(proc.Spec{Name: "kwok", Path: p.bin(kwokR, "kwok"), LogDir: logs, Args: []string{
@@ -290,7 +315,26 @@ func (p *Provider) start(ctx context.Context, name string) (*Cluster, error) {
 	}); err != nil {
 		return c, err
 	}
+	if p.runtime != nil {
+		opts := *p.runtime
+		opts.Dir = filepath.Join(dir, "pods")
+		opts.ManagesNode = func(n *corev1.Node) bool { return n.Annotations[NodeAnnotation] == "fake" }
+		if c.runtime, err = podruntime.Start(ctx, c.rest, opts); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
+}
+
+// podStages selects which pods KWOK's stages play: all of them, or only
+// those the pod runtime leaves to it.
+func podStages(yaml []byte, runtime bool) []byte {
+	sel := ""
+	if runtime {
+		sel = "    - key: '.metadata.annotations[\"" + podruntime.LifecycleAnnotation + "\"]'\n" +
+			"      operator: 'In'\n      values: ['simulated']\n"
+	}
+	return bytes.ReplaceAll(yaml, []byte("    # rehearse:pods\n"), []byte(sel))
 }
 
 func nodeReady(n *corev1.Node) bool {

@@ -24,7 +24,10 @@ type Spec struct {
 	Path string
 	Args []string
 	Env  []string // appended to a minimal environment, see Start
-	Dir  string
+	// Isolated processes get only Env, not Rehearse's own environment
+	// (containers of the pod runtime).
+	Isolated bool
+	Dir      string
 	// LogDir receives <Name>.log with stdout and stderr.
 	LogDir string
 }
@@ -68,6 +71,9 @@ func Start(spec Spec) (*Process, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Dir = spec.Dir
 	cmd.Env = append(os.Environ(), spec.Env...)
+	if spec.Isolated {
+		cmd.Env = append([]string(nil), spec.Env...)
+	}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -1,0 +1,82 @@
+package podruntime
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/rehearse/rehearse/internal/loopback"
+)
+
+// podCIDR is where pod IPs come from; each maps to the same last two
+// octets in 127.77.0.0/16.
+var podCIDR = net.IPNet{IP: net.IPv4(10, 245, 0, 0).To4(), Mask: net.CIDRMask(16, 32)}
+
+// addressPool hands out pod IPs, reusing released ones last.
+type addressPool struct {
+	mu   sync.Mutex
+	next int
+	free []int
+	used map[int]bool
+}
+
+const poolSize = 250 * 256
+
+func (p *addressPool) take() (podIP, local string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.used == nil {
+		p.used = map[int]bool{}
+	}
+	n := -1
+	if p.next < poolSize {
+		n = p.next
+		p.next++
+	} else if len(p.free) > 0 {
+		n, p.free = p.free[0], p.free[1:]
+	}
+	if n < 0 {
+		return "", "", fmt.Errorf("podruntime: no pod IP left in %s", podCIDR.String())
+	}
+	p.used[n] = true
+	hi, lo := n/250, n%250+2
+	return fmt.Sprintf("10.245.%d.%d", hi, lo), fmt.Sprintf("127.77.%d.%d", hi, lo), nil
+}
+
+func (p *addressPool) release(podIP string) {
+	ip := net.ParseIP(podIP).To4()
+	if ip == nil || !podCIDR.Contains(ip) {
+		return
+	}
+	n := int(ip[2])*250 + int(ip[3]) - 2
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.used[n] {
+		delete(p.used, n)
+		p.free = append(p.free, n)
+	}
+}
+
+// LocalAddress maps a pod IP to the loopback address its processes use.
+func LocalAddress(podIP string) (string, bool) {
+	ip := net.ParseIP(podIP).To4()
+	if ip == nil || !podCIDR.Contains(ip) {
+		return "", false
+	}
+	return fmt.Sprintf("127.77.%d.%d", ip[2], ip[3]), true
+}
+
+// Dial connects to "podIP:port" (or any loopback address) over the
+// simulated pod network. Other destinations are refused before dialing.
+func Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if local, ok := LocalAddress(host); ok {
+		addr = net.JoinHostPort(local, port)
+	}
+	var d loopback.Dialer
+	return d.DialContext(ctx, network, addr)
+}
