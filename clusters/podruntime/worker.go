@@ -786,4 +786,3 @@ func setCondition(st *corev1.PodStatus, t corev1.PodConditionType, s corev1.Cond
 	}
 	st.Conditions = append(st.Conditions, corev1.PodCondition{Type: t, Status: s, LastTransitionTime: at})
 }
-
