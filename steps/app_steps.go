@@ -71,8 +71,7 @@ func (w *World) apply(ctx context.Context, doc *godog.DocString) (*engine.Applic
 		return nil, err
 	}
 	w.apps = append(w.apps, app.Name)
-	w.rememberNamespace(ctx, app.Spec.Destination.Namespace)
-	return app, nil
+	return app, w.rememberDestination(ctx, app.Spec.Destination.Namespace)
 }
 
 func (w *World) applyApplication(ctx context.Context, doc *godog.DocString) error {

@@ -2,15 +2,33 @@ package steps
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/rehearse/rehearse/clusters"
 	"github.com/rehearse/rehearse/clusters/backends"
+	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/fixtures"
+	"github.com/rehearse/rehearse/fixtures/registry"
 	"github.com/rehearse/rehearse/internal/binaries"
+	"github.com/rehearse/rehearse/internal/loopback"
 	"github.com/rehearse/rehearse/internal/timescale"
+)
+
+// Registry accounts: the CI pushes as jenkins, the nodes pull as kubelet.
+const (
+	registryAdmin   = "harbor-admin"
+	registryCI      = "jenkins"
+	registryNodes   = "kubelet"
+	registryProject = "qsign-prod"
 )
 
 // Logger receives progress lines.
@@ -43,6 +61,15 @@ type Environment struct {
 	engine  *engine.Engine
 	timings map[string]time.Duration
 	scale   *timescale.Scale
+
+	// The registry is shared like the cluster (its nodes pull from it);
+	// each scenario resets it. mirrors is the nodes' registry mirror table.
+	registry          *registry.Server
+	mirrors           *loopback.Rewriter
+	registryPasswords map[string]string
+	workDir           string
+	imgMu             sync.Mutex
+	prebuilt          map[string]prebuiltImage // by fixture
 
 	memMu   sync.Mutex
 	peakRSS uint64 // highest sum over all stack processes seen by the sampler
@@ -104,8 +131,47 @@ func NewEnvironment(opts EnvOptions) (*Environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Environment{opts: opts, timings: map[string]time.Duration{}, scale: scale}, nil
+	return &Environment{opts: opts, timings: map[string]time.Duration{}, scale: scale, mirrors: loopback.NewRewriter(),
+		prebuilt: map[string]prebuiltImage{}}, nil
 }
+
+type prebuiltImage struct {
+	image v1.Image
+	ref   string
+}
+
+// startRegistry starts the run's registry with its offline scanner.
+func (e *Environment) startRegistry() error {
+	dir, err := os.MkdirTemp("", "rehearse-env-")
+	if err != nil {
+		return err
+	}
+	e.workDir = dir
+	db := filepath.Join(dir, "vulndb")
+	sev, err := fixtures.WriteVulnDB(db)
+	if err != nil {
+		return err
+	}
+	severities, err := registry.LoadSeverities(sev)
+	if err != nil {
+		return err
+	}
+	e.registryPasswords = map[string]string{}
+	for _, u := range []string{registryAdmin, registryCI, registryNodes} {
+		e.registryPasswords[u] = randomPassword(u)
+	}
+	e.registry, err = registry.Start(registryAdmin, e.registryPasswords[registryAdmin],
+		registry.WithScanner(&registry.Govulncheck{DB: db, Severities: severities}))
+	if err != nil {
+		return err
+	}
+	e.registry.AddUser(registryCI, e.registryPasswords[registryCI])
+	e.registry.AddUser(registryNodes, e.registryPasswords[registryNodes])
+	return nil
+}
+
+// Registry is the run's registry (Start must have succeeded).
+func (e *Environment) Registry() *registry.Server { return e.registry }
 
 // Scale is the run's time scale.
 func (e *Environment) Scale() *timescale.Scale { return e.scale }
@@ -132,8 +198,13 @@ func (e *Environment) start(ctx context.Context) error {
 		}
 		cache = &binaries.Cache{Root: root, Log: e.opts.Log}
 	}
+	if err := e.startRegistry(); err != nil {
+		return fmt.Errorf("starting the registry: %w", err)
+	}
 	provider, err := backends.Open(e.opts.Backend, backends.Config{Cache: cache, Log: e.opts.Log,
-		Kubeconfig: e.opts.Kubeconfig, Context: e.opts.Context})
+		Kubeconfig: e.opts.Kubeconfig, Context: e.opts.Context,
+		PodRuntime: &podruntime.Options{Mirrors: e.mirrors, Log: e.opts.Log,
+			Credentials: map[string]podruntime.Credential{e.registry.Host(): {Username: registryNodes, Password: e.registryPasswords[registryNodes]}}}})
 	if err != nil {
 		return err
 	}
@@ -187,10 +258,17 @@ func (e *Environment) Close(ctx context.Context) error {
 	if e.engine != nil {
 		e.engine.Stop()
 	}
+	var err error
 	if e.cluster != nil {
-		return e.cluster.Delete(ctx)
+		err = e.cluster.Delete(ctx)
 	}
-	return nil
+	if e.registry != nil {
+		_ = e.registry.Close()
+	}
+	if e.workDir != "" {
+		_ = os.RemoveAll(e.workDir)
+	}
+	return err
 }
 
 func orDefault(s, d string) string {
@@ -198,4 +276,14 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// randomPassword is a fresh secret per run: no credential is predictable
+// or reused between runs.
+func randomPassword(user string) string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return user + "-" + hex.EncodeToString(b)
 }

@@ -56,6 +56,7 @@ func (w *World) gitServerHosts(ctx context.Context, repo, fixture string) error 
 		return err
 	}
 	w.commits["initial"] = sha
+	w.commits["initial "+repo] = sha
 	return nil
 }
 

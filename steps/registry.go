@@ -50,5 +50,6 @@ func (w *World) definitions() []StepDef {
 	defs = append(defs, w.rollbackSteps()...)
 	defs = append(defs, w.retrySteps()...)
 	defs = append(defs, w.notifySteps()...)
+	defs = append(defs, w.pipelineSteps()...)
 	return defs
 }

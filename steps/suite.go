@@ -32,6 +32,9 @@ type Outcome struct {
 	Feature, Scenario string
 	Err               error
 	Duration          time.Duration
+	// Notes are measurements the scenario's steps made (pipeline stage
+	// timings, rollout timelines), for the report.
+	Notes []string
 }
 
 // Result summarises a run.
@@ -117,7 +120,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				o := Outcome{Feature: featureName(s.Uri), Scenario: s.Name, Err: err, Duration: time.Since(starts[s.Id])}
+				o := Outcome{Feature: featureName(s.Uri), Scenario: s.Name, Err: err, Duration: time.Since(starts[s.Id]), Notes: w.notes}
 				res.Outcomes = append(res.Outcomes, o)
 				if err != nil {
 					res.Failed++

@@ -125,8 +125,7 @@ func (w *World) applyApplicationFile(ctx context.Context, path string) error {
 		return err
 	}
 	w.apps = append(w.apps, app.Name)
-	w.rememberNamespace(ctx, app.Spec.Destination.Namespace)
-	return nil
+	return w.rememberDestination(ctx, app.Spec.Destination.Namespace)
 }
 
 func (w *World) setValueAndPush(ctx context.Context, key, value, file, repo, message string) error {
@@ -194,6 +193,7 @@ func (w *World) pushChange(ctx context.Context, message, repo, branch string, ed
 		return err
 	}
 	w.lastPush = pushEvent{at: time.Now(), repo: repo, sha: sha}
+	w.appPush = w.lastPush
 	w.commits[message] = sha
 	// Remember which pods exist now: "created after the push" means not
 	// among these (creation timestamps have whole-second precision only).

@@ -11,7 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/rehearse/rehearse/clusters/podwatch"
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/fixtures/hooksink"
 	"github.com/rehearse/rehearse/fixtures/mailsink"
@@ -24,6 +26,7 @@ const (
 	adminUser     = "root"
 	developerUser = "developer"
 	argocdUser    = "argocd"
+	jenkinsUser   = "jenkins"
 )
 
 // World is one scenario's state. Nothing in it is shared with another
@@ -45,7 +48,32 @@ type World struct {
 	lastErr       error             // outcome of the last "tries to" step
 	featureDir    string            // directory of the running feature file
 	lastPush      pushEvent         // the scenario's latest push, for "after the push" checks
-	commits       map[string]string // commit message -> SHA of the scenario's pushes
+	commits       map[string]string // commit message -> SHA of the scenario's pushes ("initial <repo>" too)
+
+	harbor       string                        // the seed's registry host, once mapped
+	ci           *ci.Runner                    // the scenario's Jenkins
+	appPush      pushEvent                     // the developer's last push to an app repository
+	lastBuild    ci.BuildView                  // the build the last "Jenkins build ... has" step saw end
+	podRecorders map[string]*podwatch.Recorder // by namespace: destinations of applied Applications
+	notes        []string                      // measurements for the report
+}
+
+// note records a measurement or observation for the report.
+func (w *World) note(format string, args ...any) {
+	w.notes = append(w.notes, fmt.Sprintf(format, args...))
+}
+
+// watchPods starts recording the pods of ns, once per scenario.
+func (w *World) watchPods(ctx context.Context, ns string) error {
+	if ns == "" || w.podRecorders[ns] != nil || w.env.Engine() == nil {
+		return nil
+	}
+	rec, err := podwatch.Start(ctx, w.env.Engine().Kube(), ns)
+	if err != nil {
+		return err
+	}
+	w.podRecorders[ns] = rec
+	return nil
 }
 
 type pushEvent struct {
@@ -56,8 +84,9 @@ type pushEvent struct {
 
 func newWorld(env *Environment, scenario, id string) *World {
 	return &World{env: env, scenario: scenario, id: id, rewriter: loopback.NewRewriter(),
-		passwords:     map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id},
-		newNamespaces: map[string]bool{}, commits: map[string]string{}}
+		passwords: map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id,
+			jenkinsUser: "jenkins-" + id},
+		newNamespaces: map[string]bool{}, commits: map[string]string{}, podRecorders: map[string]*podwatch.Recorder{}}
 }
 
 func (w *World) engine(ctx context.Context) (*engine.Engine, error) {
@@ -105,6 +134,12 @@ func (w *World) cleanup(ctx context.Context) error {
 			}
 		}
 	}
+	if w.ci != nil {
+		_ = w.ci.Close()
+	}
+	for _, rec := range w.podRecorders {
+		rec.Stop()
+	}
 	if w.git != nil {
 		_ = w.git.Close()
 	}
@@ -120,16 +155,18 @@ func (w *World) cleanup(ctx context.Context) error {
 	return nil
 }
 
-// rememberNamespace records a destination namespace the scenario may cause
-// to be created, if it does not exist yet.
-func (w *World) rememberNamespace(ctx context.Context, ns string) {
+// rememberDestination records a destination namespace the scenario may
+// cause to be created, if it does not exist yet, and starts recording its
+// pods.
+func (w *World) rememberDestination(ctx context.Context, ns string) error {
 	if ns == "" || w.env.Engine() == nil {
-		return
+		return nil
 	}
 	_, err := w.env.Engine().Kube().CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		w.newNamespaces[ns] = true
 	}
+	return w.watchPods(ctx, ns)
 }
 
 func namespacePhase(ns *corev1.Namespace) string { return string(ns.Status.Phase) }

@@ -9,6 +9,7 @@ import (
 	"github.com/rehearse/rehearse/clusters/existing"
 	"github.com/rehearse/rehearse/clusters/kind"
 	"github.com/rehearse/rehearse/clusters/kwok"
+	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/internal/binaries"
 )
 
@@ -22,6 +23,8 @@ type Config struct {
 	Kubeconfig string // existing
 	Context    string // existing
 	NodeImage  string // kind
+	// PodRuntime, for kwok, runs pods' images for real (see podruntime).
+	PodRuntime *podruntime.Options
 }
 
 // Open returns the provider for backend name.
@@ -31,6 +34,9 @@ func Open(name string, cfg Config) (clusters.Provider, error) {
 		opts := []kwok.Option{kwok.WithLogger(cfg.Log)}
 		if cfg.Cache != nil {
 			opts = append(opts, kwok.WithCache(cfg.Cache))
+		}
+		if cfg.PodRuntime != nil {
+			opts = append(opts, kwok.WithPodRuntime(*cfg.PodRuntime))
 		}
 		return kwok.New(opts...)
 	case "kind":

@@ -83,7 +83,7 @@ func (s *imageStore) mirror(ref name.Reference) (name.Reference, error) {
 	return name.ParseReference(u.Host+"/"+repo+sep+ref.Identifier(), name.Insecure)
 }
 
-func (s *imageStore) pull(ctx context.Context, raw string, auth authn.Authenticator) (*image, error) {
+func (s *imageStore) pull(ctx context.Context, raw string, secrets []*corev1.Secret, node map[string]Credential) (*image, error) {
 	ref, err := name.ParseReference(raw)
 	if err != nil {
 		return nil, &PullError{raw, err}
@@ -92,6 +92,7 @@ func (s *imageStore) pull(ctx context.Context, raw string, auth authn.Authentica
 	if err != nil {
 		return nil, &PullError{raw, err}
 	}
+	auth := authFor(ref.Context().RegistryStr(), local.Context().RegistryStr(), secrets, node)
 	img, err := remote.Image(local, remote.WithContext(ctx), remote.WithAuth(auth),
 		remote.WithTransport(s.client.Transport), remote.WithRetryBackoff(remote.Backoff{Steps: 1}))
 	if err != nil {
@@ -182,14 +183,11 @@ func unpack(img v1.Image, root string) error {
 	}
 }
 
-// authFor picks the credentials for an image: the pod's imagePullSecrets
-// first, then the node's own logins, else anonymous.
-func authFor(raw string, secrets []*corev1.Secret, node map[string]Credential) authn.Authenticator {
-	ref, err := name.ParseReference(raw)
-	if err != nil {
-		return authn.Anonymous
-	}
-	host := ref.Context().RegistryStr()
+// authFor picks the credentials for an image from registry host (as the
+// image names it; mirror is where it is really pulled from): the pod's
+// imagePullSecrets first, then the node's own logins for either host, else
+// anonymous.
+func authFor(host, mirror string, secrets []*corev1.Secret, node map[string]Credential) authn.Authenticator {
 	for _, s := range secrets {
 		data := s.Data[corev1.DockerConfigJsonKey]
 		var cfg struct {
@@ -216,8 +214,10 @@ func authFor(raw string, secrets []*corev1.Secret, node map[string]Credential) a
 			return &authn.Basic{Username: a.Username, Password: a.Password}
 		}
 	}
-	if c, ok := node[host]; ok {
-		return &authn.Basic{Username: c.Username, Password: c.Password}
+	for _, h := range []string{host, mirror} {
+		if c, ok := node[h]; ok {
+			return &authn.Basic{Username: c.Username, Password: c.Password}
+		}
 	}
 	return authn.Anonymous
 }

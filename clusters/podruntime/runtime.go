@@ -36,7 +36,8 @@ type Options struct {
 	// fails to pull without a packet sent.
 	Mirrors *loopback.Rewriter
 	// Credentials are the nodes' own registry logins, by registry host as
-	// written in image references (like a kubelet's config.json).
+	// written in image references or by the mirror's host (like a
+	// kubelet's config.json or containerd's hosts configuration).
 	Credentials map[string]Credential
 	// ManagesNode says which nodes this runtime plays the kubelet for.
 	ManagesNode func(*corev1.Node) bool

@@ -233,7 +233,7 @@ func (w *worker) runContainer(c *container) {
 			secrets := w.pullSecrets()
 			ctx, cancel := context.WithTimeout(w.ctx, 2*time.Minute)
 			start := time.Now()
-			pulled, err := w.r.images.pull(ctx, c.spec.Image, authFor(c.spec.Image, secrets, w.r.opts.Credentials))
+			pulled, err := w.r.images.pull(ctx, c.spec.Image, secrets, w.r.opts.Credentials)
 			cancel()
 			if err != nil {
 				if w.stopping() {
