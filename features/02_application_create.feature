@@ -201,7 +201,7 @@ Feature: Creating the Argo CD Application (seed flow 2)
       spec:
         project: default
         source:
-          repoURL: http://192.168.0.11:30800/root/q-sign.git
+          repoURL: http://192.168.0.12:7780/root/q-sign.git
           path: helm/keycloak-pqc
         destination:
           server: https://kubernetes.default.svc

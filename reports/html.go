@@ -70,7 +70,8 @@ func (r *Run) WriteHTML(s Summary) error {
 	return page.Execute(f, struct {
 		Summary  Summary
 		Features []cucumberFeature
-	}{s, features})
+		Notes    []ScenarioOutcome
+	}{s, features, withNotes(s.Scenarios)})
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
@@ -104,8 +105,20 @@ details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background
 <table>{{range .Steps}}<tr class="{{.Result.Status}}"><td>{{.Keyword}}{{.Name}}</td><td>{{.Result.Status}}</td><td>{{.Took}}</td></tr>
 {{if .Result.Error}}<tr><td colspan="3"><pre>{{.Result.Error}}</pre></td></tr>{{end}}{{end}}</table></details>
 {{end}}{{end}}
+{{if .Notes}}<h2>Measurements</h2>
+{{range .Notes}}<h3>{{.Scenario}} <small>({{.Feature}})</small></h3><ul>{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}{{end}}
 {{if .Summary.Rewrites}}<h2>Durations rewritten by the time scale</h2>
 <table><tr><th>where</th><th>seed</th><th>real</th><th>rounding</th></tr>
 {{range .Summary.Rewrites}}<tr><td>{{.Where}}</td><td>{{.Seed}}</td><td>{{.Real}}</td><td>{{.Rounding}}</td></tr>{{end}}</table>{{end}}
 </body></html>
 `))
+
+func withNotes(all []ScenarioOutcome) []ScenarioOutcome {
+	var out []ScenarioOutcome
+	for _, o := range all {
+		if len(o.Notes) > 0 {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -59,6 +59,9 @@ type ScenarioOutcome struct {
 	Passed   bool    `json:"passed"`
 	Error    string  `json:"error,omitempty"`
 	Seconds  float64 `json:"seconds"`
+	// Notes are measurements the steps made (stage timings, rollout
+	// timelines).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // DurationRewrite is one seed duration the time scale changed.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -92,4 +93,12 @@ func BenchmarkWarmClusterStart(b *testing.B) {
 		b.ReportMetric(time.Since(start).Seconds(), "s/start")
 		require.NoError(b, c.Delete(context.Background()))
 	}
+}
+
+func TestPodStagesSelectOnlySimulatedPodsWithARuntime(t *testing.T) {
+	all := string(podStages(stagesYAML, false))
+	assert.NotContains(t, all, "    # rehearse:pods\n")
+	assert.NotContains(t, all, "values: ['simulated']")
+	some := string(podStages(stagesYAML, true))
+	assert.Equal(t, 2, strings.Count(some, "values: ['simulated']"), "the running and the gone stage")
 }

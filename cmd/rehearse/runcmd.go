@@ -88,7 +88,7 @@ func runCmd(ctx context.Context, args []string) int {
 		}
 	}
 	for _, o := range res.Outcomes {
-		so := reports.ScenarioOutcome{Feature: o.Feature, Scenario: o.Scenario, Passed: o.Err == nil, Seconds: o.Duration.Seconds()}
+		so := reports.ScenarioOutcome{Feature: o.Feature, Scenario: o.Scenario, Passed: o.Err == nil, Seconds: o.Duration.Seconds(), Notes: o.Notes}
 		if o.Err != nil {
 			so.Error = o.Err.Error()
 		}

@@ -1,0 +1,40 @@
+package podwatch
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCheckSurge(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	sel := map[string]string{"app": "a"}
+	old := Pod{Name: "old", Image: "r/app:v1", Labels: sel, Created: at(0), Ready: at(10)}
+	fresh := Pod{Name: "new", Image: "r/app:v2", Labels: sel, Created: at(100), Ready: at(200)}
+
+	good := old
+	good.Terminating, good.Gone = at(250), at(300)
+	ro := RolloutTo([]Pod{good, fresh}, "r/app:v2", sel)
+	require.Len(t, ro.Old, 1)
+	require.NoError(t, ro.CheckSurge(1))
+
+	early := old
+	early.Terminating, early.Gone = at(150), at(160) // before the new pod was Ready
+	err := RolloutTo([]Pod{early, fresh}, "r/app:v2", sel).CheckSurge(1)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "only 0 new pods were Ready")
+
+	err = RolloutTo([]Pod{old, fresh}, "r/app:v2", sel).CheckSurge(1)
+	assert.ErrorContains(t, err, "never terminated")
+
+	unready := fresh
+	unready.Ready = time.Time{}
+	err = RolloutTo([]Pod{good, unready}, "r/app:v2", sel).CheckSurge(1)
+	assert.ErrorContains(t, err, "0 of the new pods became Ready")
+
+	other := Pod{Name: "other", Image: "r/other:v1", Labels: map[string]string{"app": "b"}, Created: at(0)}
+	assert.Len(t, RolloutTo([]Pod{good, fresh, other}, "r/app:v2", sel).Old, 1, "pods of another selector are not part of the rollout")
+}
