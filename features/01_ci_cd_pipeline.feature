@@ -19,7 +19,6 @@ Feature: The whole CI/CD pipeline (seed flow 1)
     And the Git server hosts "root/q-sign-app" from the "q-sign-app" fixture
     And Jenkins builds "root/q-sign-app" on every push to "main"
     And Argo CD has repository credentials for "http://192.168.0.11:7780/"
-    And the namespace "q-sign" does not exist
 
   Scenario: A code change goes from git push to a running, ready pod and a notification (seed steps 1-31)
     Given Argo CD sends e-mail notifications through the local mail server
@@ -83,6 +82,7 @@ Feature: The whole CI/CD pipeline (seed flow 1)
   Scenario: An image with a critical vulnerability is stopped by the scan and refused by the registry
     Given the admin applies the Application "applications/q-sign-auto.yaml"
     And within 30s the application "q-sign" is "Synced" and "Healthy"
+    And the Git server sends push webhooks to Argo CD
     When the developer pushes release "v1.0.3" of "root/q-sign-app" that uses "github.com/google/uuid@v1.6.0"
     Then within 120s the Jenkins build of the push has failed
     And the log of the Jenkins build's "Scan verdict" stage contains "REHEARSE-2026-0001 in github.com/google/uuid v1.6.0"
@@ -95,6 +95,7 @@ Feature: The whole CI/CD pipeline (seed flow 1)
 
   Scenario: A release whose readiness never passes stalls the rollout; the old pod serves on and the app turns Degraded
     Given the developer sets "progressDeadlineSeconds" to the seed's 600 seconds, compressed, in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Compress the progress deadline"
+    And the Git server sends push webhooks to Argo CD
     And the admin applies the Application "applications/q-sign-auto.yaml"
     And within 30s the application "q-sign" is "Synced" and "Healthy"
     When the developer pushes release "v1.0.4" of "root/q-sign-app" with behaviour:
@@ -103,7 +104,7 @@ Feature: The whole CI/CD pipeline (seed flow 1)
       """
     Then within 120s the Jenkins build of the push has passed
     And within 10s the application "q-sign" is synced to the pushed commit
-    And the Service "keycloak" in "q-sign" serves only "v1.0.0" for 5s
+    And the Service "keycloak" in "q-sign" serves only "v1.0.0" for 3s
     And within 30s the application "q-sign" is "Synced" and "Degraded"
     And within 5s Argo CD shows "Deployment/keycloak" of "q-sign" as "Degraded" with a message containing "progress deadline"
     And the Service "keycloak" in "q-sign" serves only "v1.0.0"

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/rehearse/rehearse/clusters"
 	"github.com/rehearse/rehearse/clusters/backends"
@@ -70,6 +72,8 @@ type Environment struct {
 	workDir           string
 	imgMu             sync.Mutex
 	prebuilt          map[string]prebuiltImage // by fixture
+	nsMu              sync.Mutex
+	namespaces        map[string]bool // created during the run, deleted at its end
 
 	memMu   sync.Mutex
 	peakRSS uint64 // highest sum over all stack processes seen by the sampler
@@ -132,7 +136,37 @@ func NewEnvironment(opts EnvOptions) (*Environment, error) {
 		return nil, err
 	}
 	return &Environment{opts: opts, timings: map[string]time.Duration{}, scale: scale, mirrors: loopback.NewRewriter(),
-		prebuilt: map[string]prebuiltImage{}}, nil
+		prebuilt: map[string]prebuiltImage{}, namespaces: map[string]bool{}}, nil
+}
+
+// adoptNamespaces records namespaces a scenario caused to be created.
+func (e *Environment) adoptNamespaces(ns map[string]bool) {
+	e.nsMu.Lock()
+	defer e.nsMu.Unlock()
+	for n := range ns {
+		e.namespaces[n] = true
+	}
+}
+
+func (e *Environment) ownsNamespace(ns string) bool {
+	e.nsMu.Lock()
+	defer e.nsMu.Unlock()
+	return e.namespaces[ns]
+}
+
+// deleteNamespaces removes what the run created, which matters on a
+// cluster that outlives the run (the existing backend).
+func (e *Environment) deleteNamespaces(ctx context.Context) {
+	if e.engine == nil {
+		return
+	}
+	e.nsMu.Lock()
+	defer e.nsMu.Unlock()
+	for ns := range e.namespaces {
+		if err := e.engine.Kube().CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			e.logf("deleting namespace %s: %v", ns, err)
+		}
+	}
 }
 
 type prebuiltImage struct {
@@ -255,6 +289,7 @@ func (e *Environment) Close(ctx context.Context) error {
 		close(e.stopMem)
 		e.stopMem = nil
 	}
+	e.deleteNamespaces(ctx)
 	if e.engine != nil {
 		e.engine.Stop()
 	}

@@ -128,11 +128,11 @@ func (w *World) cleanup(ctx context.Context) error {
 				errs = append(errs, err.Error())
 			}
 		}
-		for ns := range w.newNamespaces {
-			if err := e.Kube().CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, err.Error())
-			}
-		}
+		// Namespaces the scenario caused to exist stay, emptied by the
+		// cascading Application deletes: deleting one costs 5s or more
+		// (the namespace controller's grace period), and only scenarios that
+		// need it absent pay that. The run deletes them at its end.
+		w.env.adoptNamespaces(w.newNamespaces)
 	}
 	if w.ci != nil {
 		_ = w.ci.Close()

@@ -29,6 +29,9 @@ type Pod struct {
 	Created, Ready, Terminating, Gone time.Time
 	// Waiting is the first container's last waiting reason and message.
 	Waiting, WaitingMessage string
+	// Leftover pods were already terminating when first seen: they belong
+	// to something that ended before the recording began.
+	Leftover bool
 }
 
 // Recorder watches one namespace.
@@ -87,7 +90,7 @@ func (r *Recorder) seen(o any, gone bool) {
 	defer r.mu.Unlock()
 	h, ok := r.pods[p.UID]
 	if !ok {
-		h = &Pod{Name: p.Name, UID: p.UID, Labels: p.Labels, Created: now}
+		h = &Pod{Name: p.Name, UID: p.UID, Labels: p.Labels, Created: now, Leftover: p.DeletionTimestamp != nil}
 		if len(p.Spec.Containers) > 0 {
 			h.Image = p.Spec.Containers[0].Image
 		}
@@ -144,6 +147,9 @@ func RolloutTo(pods []Pod, image string, selector map[string]string) Rollout {
 	var ro Rollout
 	var firstNew time.Time
 	for _, p := range pods {
+		if p.Leftover {
+			continue
+		}
 		if p.Image == image && matches(p.Labels, selector) {
 			ro.New = append(ro.New, p)
 			if firstNew.IsZero() || p.Created.Before(firstNew) {
@@ -152,7 +158,7 @@ func RolloutTo(pods []Pod, image string, selector map[string]string) Rollout {
 		}
 	}
 	for _, p := range pods {
-		if p.Image != image && matches(p.Labels, selector) && (firstNew.IsZero() || p.Created.Before(firstNew)) {
+		if !p.Leftover && p.Image != image && matches(p.Labels, selector) && (firstNew.IsZero() || p.Created.Before(firstNew)) {
 			ro.Old = append(ro.Old, p)
 		}
 	}

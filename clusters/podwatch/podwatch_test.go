@@ -35,6 +35,9 @@ func TestCheckSurge(t *testing.T) {
 	err = RolloutTo([]Pod{good, unready}, "r/app:v2", sel).CheckSurge(1)
 	assert.ErrorContains(t, err, "0 of the new pods became Ready")
 
+	gone := Pod{Name: "gone", Image: "r/app:v0", Labels: sel, Created: at(0), Terminating: at(0), Leftover: true}
+	require.NoError(t, RolloutTo([]Pod{gone, good, fresh}, "r/app:v2", sel).CheckSurge(1), "a leftover pod is not part of the rollout")
+
 	other := Pod{Name: "other", Image: "r/other:v1", Labels: map[string]string{"app": "b"}, Created: at(0)}
 	assert.Len(t, RolloutTo([]Pod{good, fresh, other}, "r/app:v2", sel).Old, 1, "pods of another selector are not part of the rollout")
 }
