@@ -36,6 +36,9 @@ func benchWorld(b *testing.B) (*World, *engine.Engine, func()) {
 	}
 	must(env.Start(ctx))
 	must(w.mapGitLab(ctx, "http://192.168.0.11:7780/"))
+	must(w.mapHarbor(ctx, "192.168.0.11:30800"))
+	must(w.createProject(ctx, "qsign-prod"))
+	must(w.prebuiltImage(ctx, "qsign-prod/app:v1.0.0", "q-sign-app"))
 	must(w.gitServerHosts(ctx, "root/q-sign", "q-sign"))
 	must(w.argoCredentials(ctx, "http://192.168.0.11:7780/"))
 	must(w.webhookToArgo(ctx))
