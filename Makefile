@@ -27,9 +27,9 @@ prepare:
 unit:
 	$(GO) test -short ./...
 
-## bench: stack start-up, push-to-synced and self-heal latency (go test -bench; figures in the table)
+## bench: stack start-up, push-to-synced, self-heal and CI pipeline stage timings (go test -bench)
 bench: prepare
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./clusters/kwok/ ./steps/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./clusters/kwok/ ./steps/ ./fixtures/ci/
 
 ## docs: regenerate docs/steps.md from the step registry
 docs:
