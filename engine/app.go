@@ -340,28 +340,30 @@ func (e *Engine) ConfigureWebhook(ctx context.Context, name, url string) error {
 // SetEmailSubject changes the e-mail subject of a notification template
 // ("app-deployed") in argocd-notifications-cm, as a platform team does to
 // word its own messages. subject is a notifications template
-// ("Deployed {{.app.status.sync.revision}}").
-func (e *Engine) SetEmailSubject(ctx context.Context, template, subject string) error {
+// ("Deployed {{.app.status.sync.revision}}"). It returns the subject it
+// replaced, so a scenario can put it back.
+func (e *Engine) SetEmailSubject(ctx context.Context, template, subject string) (string, error) {
 	cm, err := e.kube.CoreV1().ConfigMaps(Namespace).Get(ctx, "argocd-notifications-cm", metav1.GetOptions{})
 	if err != nil {
-		return err
+		return "", err
 	}
 	key := "template." + template
 	var t map[string]any
 	if err := yaml.Unmarshal([]byte(cm.Data[key]), &t); err != nil || t == nil {
-		return fmt.Errorf("argocd-notifications-cm has no template %q (%v)", template, err)
+		return "", fmt.Errorf("argocd-notifications-cm has no template %q (%v)", template, err)
 	}
 	email, _ := t["email"].(map[string]any)
 	if email == nil {
 		email = map[string]any{}
 	}
+	previous, _ := email["subject"].(string)
 	email["subject"] = subject
 	t["email"] = email
 	b, err := yaml.Marshal(t)
 	if err != nil {
-		return err
+		return "", err
 	}
 	patch, _ := json.Marshal(map[string]any{"data": map[string]string{key: string(b)}})
 	_, err = e.kube.CoreV1().ConfigMaps(Namespace).Patch(ctx, "argocd-notifications-cm", types.MergePatchType, patch, metav1.PatchOptions{})
-	return err
+	return previous, err
 }

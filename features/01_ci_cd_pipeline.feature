@@ -22,7 +22,7 @@ Feature: The whole CI/CD pipeline (seed flow 1)
 
   Scenario: A code change goes from git push to a running, ready pod and a notification (seed steps 1-31)
     Given Argo CD sends e-mail notifications through the local mail server
-    And Argo CD's "app-deployed" e-mail subject is "Deployed {{range .app.status.summary.images}}{{.}}{{end}}"
+    And Argo CD's "app-deployed" e-mail subject is "Deployed {{(call .repo.GetAppDetails).Helm.GetParameterValueByName `image.tag`}}"
     And the admin applies the Application "applications/q-sign-notify.yaml"
     And within 30s the application "q-sign" is "Synced" and "Healthy"
     And the Service "keycloak" in "q-sign" serves only "v1.0.0"
@@ -54,7 +54,7 @@ Feature: The whole CI/CD pipeline (seed flow 1)
     And the Service "keycloak" in "q-sign" serves only "v1.0.1"
     And within 30s the application "q-sign" is "Synced" and "Healthy"
     # Seed step 31.
-    And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "Deployed 192.168.0.11:30800/qsign-prod/app:v1.0.1", still after 1 poll
+    And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "Deployed v1.0.1", still after 1 poll
 
   Scenario: A failing unit test stops the pipeline and nothing is deployed
     Given the admin applies the Application "applications/q-sign-auto.yaml"

@@ -27,7 +27,12 @@ func StartExplorer(ctx context.Context, opts EnvOptions, applications ...string)
 	steps := []func() error{
 		func() error { return env.Start(ctx) },
 		func() error { return w.mapGitLab(ctx, seedGitLab) },
+		func() error { return w.mapHarbor(ctx, seedHarbor) },
+		func() error { return w.createProject(ctx, registryProject) },
+		func() error { return w.prebuiltImage(ctx, registryProject+"/app:v1.0.0", "q-sign-app") },
 		func() error { return w.gitServerHosts(ctx, "root/q-sign", "q-sign") },
+		func() error { return w.gitServerHosts(ctx, "root/q-sign-app", "q-sign-app") },
+		func() error { return w.jenkinsBuilds(ctx, "root/q-sign-app", "main") },
 		func() error { return w.argoCredentials(ctx, seedGitLab) },
 		func() error { return w.webhookToArgo(ctx) },
 	}
@@ -44,7 +49,10 @@ func StartExplorer(ctx context.Context, opts EnvOptions, applications ...string)
 	return x, nil
 }
 
-const seedGitLab = "http://192.168.0.11:7780/"
+const (
+	seedGitLab = "http://192.168.0.11:7780/"
+	seedHarbor = "192.168.0.11:30800"
+)
 
 // CLI is the handle rehearse app uses to run the argocd CLI.
 func (x *Explorer) CLI() engine.CLIHandle { return x.env.Engine().CLIHandle() }
@@ -59,7 +67,13 @@ func (x *Explorer) Describe(out io.Writer) {
 	for _, u := range []string{adminUser, developerUser} {
 		fmt.Fprintf(out, "             user %s, password %s\n", u, x.world.passwords[u])
 	}
-	fmt.Fprintf(out, "webhooks     pushes are posted to %s\n", e.WebhookURL())
+	fmt.Fprintf(out, "             root/q-sign-app: %s (every push to main runs the Jenkins pipeline)\n", x.world.git.RepoURL("root/q-sign-app"))
+	reg := x.env.Registry()
+	fmt.Fprintf(out, "registry     %s  (%s is mapped here; crane --insecure), project %s\n", reg.Host(), seedHarbor, registryProject)
+	for _, u := range []string{registryAdmin, registryCI} {
+		fmt.Fprintf(out, "             user %s, password %s\n", u, x.env.registryPasswords[u])
+	}
+	fmt.Fprintf(out, "webhooks     pushes are posted to %s and to Jenkins\n", e.WebhookURL())
 	fmt.Fprintf(out, "time scale   %vx\n", x.env.Scale().Factor())
 }
 

@@ -131,8 +131,9 @@ func (w *World) pipelineSteps() []StepDef {
 			Example: `Then within 30s Argo CD shows "Deployment/keycloak" of "q-sign" as "Degraded" with a message containing "progress deadline"`,
 			Fn:      w.resourceHealth},
 		{Pattern: `^Argo CD's "([^"]*)" e-mail subject is "([^"]*)"$`,
-			Doc:     "Changes a notification template's e-mail subject in argocd-notifications-cm (a notifications template).",
-			Example: `Given Argo CD's "app-deployed" e-mail subject is "Deployed {{.app.status.sync.revision}}"`,
+			Doc: "Changes a notification template's e-mail subject in argocd-notifications-cm (a notifications template; quote strings " +
+				"inside it with backquotes) for this scenario.",
+			Example: "Given Argo CD's \"app-deployed\" e-mail subject is \"Deployed {{(call .repo.GetAppDetails).Helm.GetParameterValueByName `image.tag`}}\"",
 			Fn:      w.emailSubject},
 	}
 }
@@ -695,7 +696,15 @@ func (w *World) emailSubject(ctx context.Context, template, subject string) erro
 	if err != nil {
 		return err
 	}
-	return e.SetEmailSubject(ctx, template, subject)
+	previous, err := e.SetEmailSubject(ctx, template, subject)
+	if err != nil {
+		return err
+	}
+	w.undo = append(w.undo, func(ctx context.Context) error {
+		_, err := e.SetEmailSubject(ctx, template, previous)
+		return err
+	})
+	return nil
 }
 
 // prebuild builds a fixture released as version once per run.

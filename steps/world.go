@@ -56,6 +56,7 @@ type World struct {
 	lastBuild    ci.BuildView                  // the build the last "Jenkins build ... has" step saw end
 	podRecorders map[string]*podwatch.Recorder // by namespace: destinations of applied Applications
 	notes        []string                      // measurements for the report
+	undo         []func(context.Context) error // shared settings to restore, last first
 }
 
 // note records a measurement or observation for the report.
@@ -116,6 +117,11 @@ func (w *World) gitServer() (*gitserver.Server, error) {
 // cleanup removes what the scenario created, so the next one starts clean.
 func (w *World) cleanup(ctx context.Context) error {
 	var errs []string
+	for i := len(w.undo) - 1; i >= 0; i-- {
+		if err := w.undo[i](ctx); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
 	if w.env.Engine() != nil {
 		e := w.env.Engine()
 		for _, app := range w.apps {
