@@ -13,8 +13,10 @@ import (
 // octets in 127.77.0.0/16.
 var podCIDR = net.IPNet{IP: net.IPv4(10, 245, 0, 0).To4(), Mask: net.CIDRMask(16, 32)}
 
-// addressPool hands out pod IPs, reusing released ones last.
-type addressPool struct {
+// AddressPool hands out pod IPs (and so loopback addresses), reusing
+// released ones last. Loopback addresses belong to the host, so runtimes
+// of clusters running side by side must share one pool.
+type AddressPool struct {
 	mu   sync.Mutex
 	next int
 	free []int
@@ -23,7 +25,7 @@ type addressPool struct {
 
 const poolSize = 250 * 256
 
-func (p *addressPool) take() (podIP, local string, err error) {
+func (p *AddressPool) take() (podIP, local string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.used == nil {
@@ -44,7 +46,7 @@ func (p *addressPool) take() (podIP, local string, err error) {
 	return fmt.Sprintf("10.245.%d.%d", hi, lo), fmt.Sprintf("127.77.%d.%d", hi, lo), nil
 }
 
-func (p *addressPool) release(podIP string) {
+func (p *AddressPool) release(podIP string) {
 	ip := net.ParseIP(podIP).To4()
 	if ip == nil || !podCIDR.Contains(ip) {
 		return

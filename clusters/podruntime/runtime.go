@@ -48,6 +48,9 @@ type Options struct {
 	// CrashBackoff the first before restarting a failed container; both
 	// double up to five minutes, as the kubelet's do.
 	PullBackoff, CrashBackoff time.Duration
+	// Addresses is the pod IP pool; share one between the runtimes of
+	// clusters in the same process (default: a pool of its own).
+	Addresses *AddressPool
 }
 
 // Credential is a registry login.
@@ -57,7 +60,7 @@ type Credential struct{ Username, Password string }
 type Runtime struct {
 	opts    Options
 	cs      kubernetes.Interface
-	pool    addressPool
+	pool    *AddressPool
 	images  *imageStore
 	probe   *http.Client
 	stop    context.CancelFunc
@@ -95,8 +98,11 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*Runtime, error
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "logs"), 0o755); err != nil {
 		return nil, err
 	}
+	if opts.Addresses == nil {
+		opts.Addresses = &AddressPool{}
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &Runtime{opts: opts, cs: cs, stop: cancel, workers: map[types.UID]*worker{}, nodes: map[string]bool{},
+	r := &Runtime{opts: opts, cs: cs, stop: cancel, pool: opts.Addresses, workers: map[types.UID]*worker{}, nodes: map[string]bool{},
 		images: newImageStore(filepath.Join(opts.Dir, "images"), opts.Mirrors),
 		probe:  &http.Client{Transport: &http.Transport{DialContext: Dial, DisableKeepAlives: true}}}
 	r.factory = informers.NewSharedInformerFactory(cs, 0)
