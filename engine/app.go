@@ -367,3 +367,27 @@ func (e *Engine) SetEmailSubject(ctx context.Context, template, subject string) 
 	_, err = e.kube.CoreV1().ConfigMaps(Namespace).Patch(ctx, "argocd-notifications-cm", types.MergePatchType, patch, metav1.PatchOptions{})
 	return previous, err
 }
+
+// RegisterCluster makes a cluster a destination Applications can name
+// (destination.name), with a declarative cluster Secret as in production.
+// Argo CD reaches it at cfg.Host with cfg's client certificate.
+func (e *Engine) RegisterCluster(ctx context.Context, name string, cfg *rest.Config) error {
+	if err := loopback.CheckURL(cfg.Host); err != nil {
+		return fmt.Errorf("cluster %s: %w", name, err)
+	}
+	if len(cfg.CAData) == 0 || len(cfg.CertData) == 0 || len(cfg.KeyData) == 0 {
+		return fmt.Errorf("cluster %s: its client config has no inline CA, certificate and key", name)
+	}
+	conf, _ := json.Marshal(map[string]any{"tlsClientConfig": map[string]any{
+		"caData": cfg.CAData, "certData": cfg.CertData, "keyData": cfg.KeyData}})
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "cluster-" + name, Namespace: Namespace,
+			Labels: map[string]string{"argocd.argoproj.io/secret-type": "cluster"}},
+		StringData: map[string]string{"name": name, "server": cfg.Host, "config": string(conf)},
+	}
+	_, err := e.kube.CoreV1().Secrets(Namespace).Create(ctx, secret, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = e.kube.CoreV1().Secrets(Namespace).Update(ctx, secret, metav1.UpdateOptions{})
+	}
+	return err
+}

@@ -71,7 +71,7 @@ func (w *World) apply(ctx context.Context, doc *godog.DocString) (*engine.Applic
 		return nil, err
 	}
 	w.apps = append(w.apps, app.Name)
-	return app, w.rememberDestination(ctx, app.Spec.Destination.Namespace)
+	return app, w.rememberDestination(ctx, app.Spec.Destination)
 }
 
 func (w *World) applyApplication(ctx context.Context, doc *godog.DocString) error {

@@ -75,6 +75,14 @@ type Environment struct {
 	nsMu              sync.Mutex
 	namespaces        map[string]bool // created during the run, deleted at its end
 
+	// Destination clusters besides the one Argo CD runs in, by the name
+	// Applications use (destination.name), created on first use.
+	provider   clusters.Provider
+	addresses  *podruntime.AddressPool
+	clusterMu  sync.Mutex
+	extra      map[string]clusters.Cluster
+	extraOrder []string
+
 	memMu   sync.Mutex
 	peakRSS uint64 // highest sum over all stack processes seen by the sampler
 	peakBy  map[string]uint64
@@ -98,7 +106,13 @@ func (e *Environment) sampleMemory() {
 			}
 			by := map[string]uint64{}
 			var total uint64
-			for _, r := range []any{e.cluster, e.engine} {
+			e.clusterMu.Lock()
+			parts := []any{e.cluster, e.engine}
+			for _, name := range e.extraOrder {
+				parts = append(parts, e.extra[name])
+			}
+			e.clusterMu.Unlock()
+			for _, r := range parts {
 				if rr, ok := r.(rssReporter); ok && r != nil {
 					for k, v := range rr.RSS() {
 						by[k] += v
@@ -136,7 +150,42 @@ func NewEnvironment(opts EnvOptions) (*Environment, error) {
 		return nil, err
 	}
 	return &Environment{opts: opts, timings: map[string]time.Duration{}, scale: scale, mirrors: loopback.NewRewriter(),
-		prebuilt: map[string]prebuiltImage{}, namespaces: map[string]bool{}}, nil
+		prebuilt: map[string]prebuiltImage{}, namespaces: map[string]bool{}, extra: map[string]clusters.Cluster{},
+		addresses: &podruntime.AddressPool{}}, nil
+}
+
+// InCluster is the name Argo CD gives the cluster it runs in.
+const InCluster = "in-cluster"
+
+// DestinationCluster returns the named destination cluster, creating it
+// and registering it with Argo CD the first time. InCluster (or "") is the
+// cluster Argo CD runs in.
+func (e *Environment) DestinationCluster(ctx context.Context, name string) (clusters.Cluster, error) {
+	if err := e.Start(ctx); err != nil {
+		return nil, err
+	}
+	if name == "" || name == InCluster {
+		return e.cluster, nil
+	}
+	e.clusterMu.Lock()
+	defer e.clusterMu.Unlock()
+	if c, ok := e.extra[name]; ok {
+		return c, nil
+	}
+	start := time.Now()
+	c, err := e.provider.Create(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("creating cluster %s: %w", name, err)
+	}
+	if err := e.engine.RegisterCluster(ctx, name, c.RESTConfig()); err != nil {
+		_ = c.Delete(context.Background())
+		return nil, err
+	}
+	e.extra[name] = c
+	e.extraOrder = append(e.extraOrder, name)
+	e.timings["cluster "+name] = time.Since(start)
+	e.logf("cluster %s ready and registered in %s", name, time.Since(start).Round(time.Millisecond))
+	return c, nil
 }
 
 // adoptNamespaces records namespaces a scenario caused to be created.
@@ -237,7 +286,7 @@ func (e *Environment) start(ctx context.Context) error {
 	}
 	provider, err := backends.Open(e.opts.Backend, backends.Config{Cache: cache, Log: e.opts.Log,
 		Kubeconfig: e.opts.Kubeconfig, Context: e.opts.Context,
-		PodRuntime: &podruntime.Options{Mirrors: e.mirrors, Log: e.opts.Log,
+		PodRuntime: &podruntime.Options{Mirrors: e.mirrors, Log: e.opts.Log, Addresses: e.addresses,
 			Credentials: map[string]podruntime.Credential{e.registry.Host(): {Username: registryNodes, Password: e.registryPasswords[registryNodes]}}}})
 	if err != nil {
 		return err
@@ -256,6 +305,7 @@ func (e *Environment) start(ctx context.Context) error {
 	if err := engine.Prepare(ctx, engOpts...); err != nil {
 		return err
 	}
+	e.provider = provider
 	start := time.Now()
 	e.cluster, err = provider.Create(ctx, "rehearse")
 	if err != nil {
@@ -294,8 +344,18 @@ func (e *Environment) Close(ctx context.Context) error {
 		e.engine.Stop()
 	}
 	var err error
+	e.clusterMu.Lock()
+	for _, name := range e.extraOrder {
+		if derr := e.extra[name].Delete(ctx); derr != nil && err == nil {
+			err = derr
+		}
+	}
+	e.extra, e.extraOrder = map[string]clusters.Cluster{}, nil
+	e.clusterMu.Unlock()
 	if e.cluster != nil {
-		err = e.cluster.Delete(ctx)
+		if derr := e.cluster.Delete(ctx); derr != nil && err == nil {
+			err = derr
+		}
 	}
 	if e.registry != nil {
 		_ = e.registry.Close()

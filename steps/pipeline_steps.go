@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -24,6 +23,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/clusters/podwatch"
@@ -53,6 +54,10 @@ func (w *World) pipelineSteps() []StepDef {
 				"(go build, OCI image), pushes it as project/repo:tag and waits for its scan.",
 			Example: `Given the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture`,
 			Fn:      w.prebuiltImage},
+		{Pattern: `^the registry holds "([^"]*)" built from the "([^"]*)" fixture with behaviour:$`,
+			Doc:     "Like the plain prebuilt image, with behaviour.json replaced by the doc string (how that release behaves).",
+			Example: "Given the registry holds \"qsign-prod/app:v1.0.2\" built from the \"q-sign-app\" fixture with behaviour:\n  \"\"\"\n  {\"errorRate\": 1}\n  \"\"\"",
+			Fn:      w.prebuiltImageWithBehaviour},
 		{Pattern: `^the registry refuses to serve images with "([^"]*)" or worse vulnerabilities from "([^"]*)"$`,
 			Doc:     "Sets the project's policy (Harbor's \"prevent vulnerable images from running\"): pulls of such images get 412.",
 			Example: `Given the registry refuses to serve images with "High" or worse vulnerabilities from "qsign-prod"`,
@@ -108,12 +113,12 @@ func (w *World) pipelineSteps() []StepDef {
 			Doc:     "The repository's main branch is still at the commit the scenario started with.",
 			Example: `Then "root/q-sign" has no commit after its initial import`,
 			Fn:      w.noNewCommit},
-		{Pattern: `^within (\d+)s the deployment "([^"]*)" in "([^"]*)" has rolled out "([^"]*)", each new pod Ready before an old pod terminated$`,
+		{Pattern: `^within (\d+)s the deployment "([^"]*)" in "([^"]*)"(?: of cluster "([^"]*)")? has rolled out "([^"]*)", each new pod Ready before an old pod terminated$`,
 			Doc: "Seed steps 24-29: every replica runs the image tag and is Ready, no old pod is left, and (from the pods seen during the " +
 				"rollout) whenever an old pod began terminating at least as many new pods were already Ready.",
 			Example: `Then within 60s the deployment "keycloak" in "q-sign" has rolled out "v1.0.1", each new pod Ready before an old pod terminated`,
 			Fn:      w.rolledOut},
-		{Pattern: `^the Service "([^"]*)" in "([^"]*)" serves only "([^"]*)"(?: for (\d+)s)?$`,
+		{Pattern: `^the Service "([^"]*)" in "([^"]*)"(?: of cluster "([^"]*)")? serves only "([^"]*)"(?: for (\d+)s)?$`,
 			Doc: "Sends a request to every ready endpoint of the Service (its EndpointSlices, through the pod network) and checks that " +
 				"each answers 200 with that version; with \"for Ns\" it must hold the whole time.",
 			Example: `Then the Service "keycloak" in "q-sign" serves only "v1.0.0" for 5s`,
@@ -187,7 +192,19 @@ func (w *World) registryPolicy(ctx context.Context, severity, project string) er
 	return reg.SetPolicy(project, sev)
 }
 
+func (w *World) prebuiltImageWithBehaviour(ctx context.Context, reference, fixture string, doc *godog.DocString) error {
+	var check map[string]any
+	if err := json.Unmarshal([]byte(doc.Content), &check); err != nil {
+		return fmt.Errorf("behaviour is not JSON: %w", err)
+	}
+	return w.pushPrebuilt(ctx, reference, fixture, doc.Content)
+}
+
 func (w *World) prebuiltImage(ctx context.Context, reference, fixture string) error {
+	return w.pushPrebuilt(ctx, reference, fixture, "")
+}
+
+func (w *World) pushPrebuilt(ctx context.Context, reference, fixture, behaviour string) error {
 	reg, err := w.registry()
 	if err != nil {
 		return err
@@ -196,7 +213,7 @@ func (w *World) prebuiltImage(ctx context.Context, reference, fixture string) er
 	if !strings.Contains(reference, ":") || tag == "" {
 		return fmt.Errorf("%q: give project/repo:tag", reference)
 	}
-	img, ref, err := w.env.prebuild(ctx, fixture, tag)
+	img, ref, err := w.env.prebuild(ctx, fixture, tag, behaviour)
 	if err != nil {
 		return err
 	}
@@ -516,12 +533,12 @@ func (w *World) noNewCommit(ctx context.Context, repo string) error {
 	return nil
 }
 
-func (w *World) rolledOut(ctx context.Context, seconds int, deployment, ns, tag string) error {
-	e, err := w.engine(ctx)
+func (w *World) rolledOut(ctx context.Context, seconds int, deployment, ns, cluster, tag string) error {
+	kube, err := w.kube(ctx, cluster)
 	if err != nil {
 		return err
 	}
-	rec, ok := w.podRecorders[ns]
+	rec, ok := w.podRecorders[recorderKey(cluster, ns)]
 	if !ok {
 		return fmt.Errorf("pods of %s were not recorded (Rehearse records the destination namespace of applied Applications)", ns)
 	}
@@ -530,7 +547,7 @@ func (w *World) rolledOut(ctx context.Context, seconds int, deployment, ns, tag 
 	var selector map[string]string
 	_, err = await.Eventually(ctx, fmt.Sprintf("deployment %s/%s to run %s on every replica", ns, deployment, tag), time.Duration(seconds)*time.Second,
 		func(ctx context.Context) await.Result {
-			d, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, deployment, metav1.GetOptions{})
+			d, err := kube.AppsV1().Deployments(ns).Get(ctx, deployment, metav1.GetOptions{})
 			if err != nil {
 				return await.Waiting("%v", err)
 			}
@@ -569,21 +586,19 @@ func (w *World) rolledOut(ctx context.Context, seconds int, deployment, ns, tag 
 var podClient = &http.Client{Timeout: 5 * time.Second,
 	Transport: &http.Transport{DialContext: podruntime.Dial, DisableKeepAlives: true}}
 
-func (w *World) serveVersions(ctx context.Context, svc, ns string) (map[string]int, error) {
-	e, err := w.engine(ctx)
+// readyEndpoints lists "podIP:port" of the Service's ready endpoints, from
+// its EndpointSlices as the cluster's controllers keep them.
+func readyEndpoints(ctx context.Context, kube kubernetes.Interface, svc, ns string) ([]string, error) {
+	s, err := kube.CoreV1().Services(ns).Get(ctx, svc, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
-	s, err := e.Kube().CoreV1().Services(ns).Get(ctx, svc, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	slices, err := e.Kube().DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{
+	slices, err := kube.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{
 		LabelSelector: labels.SelectorFromSet(map[string]string{discoveryv1.LabelServiceName: svc}).String()})
 	if err != nil {
 		return nil, err
 	}
-	versions := map[string]int{}
+	var out []string
 	for _, sl := range slices.Items {
 		port := 0
 		for _, p := range sl.Ports {
@@ -598,31 +613,36 @@ func (w *World) serveVersions(ctx context.Context, svc, ns string) (map[string]i
 			if ep.Conditions.Ready == nil || !*ep.Conditions.Ready || len(ep.Addresses) == 0 {
 				continue
 			}
-			url := "http://" + net.JoinHostPort(ep.Addresses[0], strconv.Itoa(port)) + "/"
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			resp, err := podClient.Do(req)
-			if err != nil {
-				versions["unreachable: "+err.Error()]++
-				continue
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			var answer struct {
-				Version string `json:"version"`
-			}
-			if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &answer) != nil {
-				versions[fmt.Sprintf("HTTP %d %q", resp.StatusCode, body)]++
-				continue
-			}
-			versions[answer.Version]++
+			out = append(out, net.JoinHostPort(ep.Addresses[0], strconv.Itoa(port)))
 		}
+	}
+	return out, nil
+}
+
+// serveVersions asks every ready endpoint of the Service for its version.
+func (w *World) serveVersions(ctx context.Context, cluster, svc, ns string) (map[string]int, error) {
+	kube, err := w.kube(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	endpoints, err := readyEndpoints(ctx, kube, svc, ns)
+	if err != nil {
+		return nil, err
+	}
+	versions := map[string]int{}
+	for _, ep := range endpoints {
+		v, err := getVersion(ctx, "http://"+ep+"/")
+		if err != nil {
+			v = err.Error()
+		}
+		versions[v]++
 	}
 	return versions, nil
 }
 
-func (w *World) serviceServes(ctx context.Context, svc, ns, version, forSeconds string) error {
+func (w *World) serviceServes(ctx context.Context, svc, ns, cluster, version, forSeconds string) error {
 	check := func(ctx context.Context) await.Result {
-		v, err := w.serveVersions(ctx, svc, ns)
+		v, err := w.serveVersions(ctx, cluster, svc, ns)
 		if err != nil {
 			return await.Waiting("%v", err)
 		}
@@ -707,11 +727,12 @@ func (w *World) emailSubject(ctx context.Context, template, subject string) erro
 	return nil
 }
 
-// prebuild builds a fixture released as version once per run.
-func (e *Environment) prebuild(ctx context.Context, fixture, version string) (v1.Image, string, error) {
+// prebuild builds a fixture released as version (with behaviour.json
+// replaced unless behaviour is empty) once per run.
+func (e *Environment) prebuild(ctx context.Context, fixture, version, behaviour string) (v1.Image, string, error) {
 	e.imgMu.Lock()
 	defer e.imgMu.Unlock()
-	key := fixture + "@" + version
+	key := fixture + "@" + version + "\x00" + behaviour
 	if p, ok := e.prebuilt[key]; ok {
 		return p.image, p.ref, nil
 	}
@@ -720,8 +741,11 @@ func (e *Environment) prebuild(ctx context.Context, fixture, version string) (v1
 		return nil, "", err
 	}
 	content := fstest.MapFS{"VERSION": {Data: []byte(version + "\n"), Mode: 0o644}}
+	if behaviour != "" {
+		content["behaviour.json"] = &fstest.MapFile{Data: []byte(behaviour + "\n"), Mode: 0o644}
+	}
 	if err := fs.WalkDir(repo, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || p == "VERSION" {
+		if err != nil || d.IsDir() || content[p] != nil {
 			return err
 		}
 		data, err := fs.ReadFile(repo, p)

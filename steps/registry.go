@@ -51,5 +51,6 @@ func (w *World) definitions() []StepDef {
 	defs = append(defs, w.retrySteps()...)
 	defs = append(defs, w.notifySteps()...)
 	defs = append(defs, w.pipelineSteps()...)
+	defs = append(defs, w.promotionSteps()...)
 	return defs
 }

@@ -125,7 +125,7 @@ func (w *World) applyApplicationFile(ctx context.Context, path string) error {
 		return err
 	}
 	w.apps = append(w.apps, app.Name)
-	return w.rememberDestination(ctx, app.Spec.Destination.Namespace)
+	return w.rememberDestination(ctx, app.Spec.Destination)
 }
 
 func (w *World) setValueAndPush(ctx context.Context, key, value, file, repo, message string) error {
@@ -146,7 +146,11 @@ func (w *World) setValuesAndPush(ctx context.Context, message, file, repo string
 
 // pushValues edits keys of one YAML file on main as the developer.
 func (w *World) pushValues(ctx context.Context, message, file, repo string, kv [][2]string) error {
-	return w.pushChange(ctx, message, repo, "main", func(ws *workspace.Workspace) error {
+	return w.pushValuesTo(ctx, message, file, repo, "main", kv)
+}
+
+func (w *World) pushValuesTo(ctx context.Context, message, file, repo, branch string, kv [][2]string) error {
+	return w.pushChange(ctx, message, repo, branch, func(ws *workspace.Workspace) error {
 		doc, err := ws.ReadFile(file)
 		if err != nil {
 			return err
@@ -164,20 +168,24 @@ func (w *World) deleteAndPush(ctx context.Context, path, repo, message string) e
 	return w.pushChange(ctx, message, repo, "main", func(ws *workspace.Workspace) error { return ws.Remove(path) })
 }
 
-// pushChange clones main as the developer, switches to branch (created
-// from main if it is new), applies edit, commits, pushes, and remembers the
+// pushChange clones branch as the developer (a new branch starts from
+// main), applies edit, commits, pushes, and remembers the
 // push (commit, time, pods alive then).
 func (w *World) pushChange(ctx context.Context, message, repo, branch string, edit func(*workspace.Workspace) error) error {
 	s, err := w.gitServer()
 	if err != nil {
 		return err
 	}
-	ws, err := workspace.Clone(s.RepoURL(repo), "main", developerUser, w.passwords[developerUser])
+	from := "main"
+	if _, err := s.Head(repo, branch); err == nil {
+		from = branch // an existing branch is edited where it is
+	}
+	ws, err := workspace.Clone(s.RepoURL(repo), from, developerUser, w.passwords[developerUser])
 	if err != nil {
 		return err
 	}
 	defer ws.Close()
-	if branch != "main" {
+	if branch != from {
 		if err := ws.Checkout(branch, true); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/rehearse/rehearse/clusters/podwatch"
 	"github.com/rehearse/rehearse/engine"
@@ -54,9 +55,11 @@ type World struct {
 	ci           *ci.Runner                    // the scenario's Jenkins
 	appPush      pushEvent                     // the developer's last push to an app repository
 	lastBuild    ci.BuildView                  // the build the last "Jenkins build ... has" step saw end
-	podRecorders map[string]*podwatch.Recorder // by namespace: destinations of applied Applications
+	podRecorders map[string]*podwatch.Recorder // by "cluster/namespace": destinations of applied Applications
 	notes        []string                      // measurements for the report
 	undo         []func(context.Context) error // shared settings to restore, last first
+	integration  *integrationRun               // the last integration test run
+	mr           *gitserver.MergeRequest       // the scenario's merge request
 }
 
 // note records a measurement or observation for the report.
@@ -64,17 +67,43 @@ func (w *World) note(format string, args ...any) {
 	w.notes = append(w.notes, fmt.Sprintf(format, args...))
 }
 
-// watchPods starts recording the pods of ns, once per scenario.
-func (w *World) watchPods(ctx context.Context, ns string) error {
-	if ns == "" || w.podRecorders[ns] != nil || w.env.Engine() == nil {
+// watchPods starts recording the pods of ns in a destination cluster, once
+// per scenario.
+func (w *World) watchPods(ctx context.Context, cluster, ns string) error {
+	key := recorderKey(cluster, ns)
+	if ns == "" || w.podRecorders[key] != nil || w.env.Engine() == nil {
 		return nil
 	}
-	rec, err := podwatch.Start(ctx, w.env.Engine().Kube(), ns)
+	kube, err := w.kube(ctx, cluster)
 	if err != nil {
 		return err
 	}
-	w.podRecorders[ns] = rec
+	rec, err := podwatch.Start(ctx, kube, ns)
+	if err != nil {
+		return err
+	}
+	w.podRecorders[key] = rec
 	return nil
+}
+
+func recorderKey(cluster, ns string) string {
+	if cluster == "" {
+		cluster = InCluster
+	}
+	return cluster + "/" + ns
+}
+
+// kube is a client of a destination cluster by its Argo CD name (""
+// is the cluster Argo CD runs in).
+func (w *World) kube(ctx context.Context, cluster string) (kubernetes.Interface, error) {
+	c, err := w.env.DestinationCluster(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	if cluster == "" || cluster == InCluster {
+		return w.env.Engine().Kube(), nil
+	}
+	return kubernetes.NewForConfig(c.RESTConfig())
 }
 
 type pushEvent struct {
@@ -86,7 +115,7 @@ type pushEvent struct {
 func newWorld(env *Environment, scenario, id string) *World {
 	return &World{env: env, scenario: scenario, id: id, rewriter: loopback.NewRewriter(),
 		passwords: map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id,
-			jenkinsUser: "jenkins-" + id},
+			jenkinsUser: "jenkins-" + id, leadUser: "lead-" + id},
 		newNamespaces: map[string]bool{}, commits: map[string]string{}, podRecorders: map[string]*podwatch.Recorder{}}
 }
 
@@ -162,17 +191,23 @@ func (w *World) cleanup(ctx context.Context) error {
 }
 
 // rememberDestination records a destination namespace the scenario may
-// cause to be created, if it does not exist yet, and starts recording its
-// pods.
-func (w *World) rememberDestination(ctx context.Context, ns string) error {
-	if ns == "" || w.env.Engine() == nil {
+// cause to be created in the cluster Argo CD runs in, if it does not exist
+// yet, and starts recording the destination's pods.
+func (w *World) rememberDestination(ctx context.Context, d engine.Destination) error {
+	if d.Namespace == "" || w.env.Engine() == nil {
 		return nil
 	}
-	_, err := w.env.Engine().Kube().CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		w.newNamespaces[ns] = true
+	cluster := d.Name
+	if d.Server != "" && d.Server != "https://kubernetes.default.svc" {
+		return nil // a server URL Rehearse does not know: nothing to record
 	}
-	return w.watchPods(ctx, ns)
+	if cluster == "" || cluster == InCluster {
+		_, err := w.env.Engine().Kube().CoreV1().Namespaces().Get(ctx, d.Namespace, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			w.newNamespaces[d.Namespace] = true
+		}
+	}
+	return w.watchPods(ctx, cluster, d.Namespace)
 }
 
 func namespacePhase(ns *corev1.Namespace) string { return string(ns.Status.Phase) }
