@@ -77,7 +77,7 @@ Feature: The whole CI/CD pipeline (seed flow 1)
     And the log of the Jenkins build's "Unit tests" stage contains "signature verification rejects a freshly signed token"
     And the registry has no image "qsign-prod/app:v1.0.2"
     And "root/q-sign" has no commit after its initial import
-    And the Service "keycloak" in "q-sign" serves only "v1.0.0" for 3s
+    And the Service "keycloak" in "q-sign" serves only "v1.0.0"
 
   Scenario: An image with a critical vulnerability is stopped by the scan and refused by the registry
     Given the admin applies the Application "applications/q-sign-auto.yaml"
@@ -91,7 +91,7 @@ Feature: The whole CI/CD pipeline (seed flow 1)
     # Deploying it by hand anyway: the registry's policy refuses the pull.
     When the developer sets "image.tag" to "v1.0.3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Deploy v1.0.3 by hand"
     Then within 15s a pod of deployment "keycloak" in "q-sign" is waiting with "ErrImagePull" mentioning "policy"
-    And the Service "keycloak" in "q-sign" serves only "v1.0.0" for 3s
+    And the Service "keycloak" in "q-sign" serves only "v1.0.0"
 
   Scenario: A release whose readiness never passes stalls the rollout; the old pod serves on and the app turns Degraded
     Given the developer sets "progressDeadlineSeconds" to the seed's 600 seconds, compressed, in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Compress the progress deadline"

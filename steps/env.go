@@ -66,6 +66,8 @@ type Environment struct {
 
 	// The registry is shared like the cluster (its nodes pull from it);
 	// each scenario resets it. mirrors is the nodes' registry mirror table.
+	registryOnce      sync.Once
+	registryErr       error
 	registry          *registry.Server
 	mirrors           *loopback.Rewriter
 	registryPasswords map[string]string
@@ -223,6 +225,13 @@ type prebuiltImage struct {
 	ref   string
 }
 
+// StartRegistry starts the run's registry (once): it needs neither the
+// cluster nor the engine, so scenarios can fill it while they start.
+func (e *Environment) StartRegistry() error {
+	e.registryOnce.Do(func() { e.registryErr = e.startRegistry() })
+	return e.registryErr
+}
+
 // startRegistry starts the run's registry with its offline scanner.
 func (e *Environment) startRegistry() error {
 	dir, err := os.MkdirTemp("", "rehearse-env-")
@@ -281,7 +290,7 @@ func (e *Environment) start(ctx context.Context) error {
 		}
 		cache = &binaries.Cache{Root: root, Log: e.opts.Log}
 	}
-	if err := e.startRegistry(); err != nil {
+	if err := e.StartRegistry(); err != nil {
 		return fmt.Errorf("starting the registry: %w", err)
 	}
 	provider, err := backends.Open(e.opts.Backend, backends.Config{Cache: cache, Log: e.opts.Log,

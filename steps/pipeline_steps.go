@@ -144,7 +144,7 @@ func (w *World) pipelineSteps() []StepDef {
 }
 
 func (w *World) mapHarbor(ctx context.Context, host string) error {
-	if _, err := w.engine(ctx); err != nil {
+	if err := w.env.StartRegistry(); err != nil {
 		return err
 	}
 	if strings.Contains(host, "/") {

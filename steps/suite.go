@@ -105,7 +105,12 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			mu.Unlock()
 			w := newWorld(env, "", id)
 			w.register(sc)
-			sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+			sc.Before(func(sctx context.Context, s *godog.Scenario) (context.Context, error) {
+				// The stack starts while the scenario's first steps (Git
+				// server, registry, images) run; steps that need it wait
+				// for the same start.
+				go func() { _ = env.Start(ctx) }()
+				ctx := sctx
 				w.scenario = s.Name
 				w.featureDir = filepath.Dir(s.Uri)
 				mu.Lock()
