@@ -319,6 +319,10 @@ func (e *Engine) start(ctx context.Context) error {
 		"ARGOCD_GNUPGHOME=" + filepath.Join(e.dir, "gnupg"),
 		"GNUPGHOME=" + filepath.Join(e.dir, "gnupg"),
 		"ARGOCD_GPG_ENABLED=false",
+		// Microsecond timestamps, so log lines order against other
+		// observations in a scenario's sequence diagram.
+		"ARGOCD_LOG_FORMAT_TIMESTAMP=" + LogTimestampFormat,
+		"ARGOCD_LOG_FORMAT_ENABLE_FULL_TIMESTAMP=1",
 		"TMPDIR=" + filepath.Join(e.dir, "tmp"),
 		"HOME=" + filepath.Join(e.dir, "home"),
 		// argoBin too: the repo-server points GIT_ASKPASS at "argocd" to hand

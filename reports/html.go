@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -68,14 +69,19 @@ func (r *Run) WriteHTML(s Summary) error {
 	}
 	defer f.Close()
 	return page.Execute(f, struct {
-		Summary  Summary
-		Features []cucumberFeature
-		Notes    []ScenarioOutcome
-	}{s, features, withNotes(s.Scenarios)})
+		Summary   Summary
+		Features  []cucumberFeature
+		Notes     []ScenarioOutcome
+		Sequences map[string]ScenarioOutcome
+	}{s, features, withNotes(s.Scenarios), byName(s.Scenarios)})
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"mb": func(v float64) string { return fmt.Sprintf("%.0f MB", v) },
+	"mb":   func(v float64) string { return fmt.Sprintf("%.0f MB", v) },
+	"join": strings.Join,
+	// The diagram's SVG is built by reports/sequence, which escapes every
+	// text it draws.
+	"svg": func(s string) template.HTML { return template.HTML(s) }, // #nosec G203
 	"sec": func(v float64) string {
 		return (time.Duration(v * float64(time.Second))).Round(time.Millisecond).String()
 	},
@@ -86,6 +92,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left;vertical-align:top}
 .passed{color:#17662b}.failed{color:#b00020;font-weight:bold}.skipped{color:#777}
+.diagram{overflow-x:auto;border:1px solid #ddd;margin:.5em 0}table.coverage td{font-size:12px}
 details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;margin:.2em 0}
 </style></head><body>
 <h1>Rehearse run {{.Summary.RunID}}</h1>
@@ -100,10 +107,17 @@ details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background
 <tr><th>stack start-up</th><td>{{range $k, $v := .Summary.StartSeconds}}{{$k}} {{sec $v}} {{end}}</td></tr>
 <tr><th>peak stack memory</th><td>{{mb .Summary.PeakRSSMB}}{{if .Summary.PeakRSSMBBy}} ({{range $k, $v := .Summary.PeakRSSMBBy}}{{$k}} {{mb $v}}; {{end}}){{end}}</td></tr>
 </table>
+{{if .Summary.Coverage}}<h2>Seed-step coverage</h2>
+<table><tr><th>flow</th><th>observed</th><th>missing steps</th></tr>
+{{range .Summary.Coverage}}<tr><td>{{.Flow}}. {{.Title}}</td><td>{{.Observed}} / {{.Total}}</td><td>{{join .Missing ", "}}</td></tr>{{end}}</table>{{end}}
 {{range .Features}}<h2>{{.Name}} <small>({{.URI}})</small></h2>
 {{range .Elements}}<details{{if eq .Status "failed"}} open{{end}}><summary class="{{.Status}}">{{.Status}}: {{.Name}} <small>line {{.Line}}</small></summary>
 <table>{{range .Steps}}<tr class="{{.Result.Status}}"><td>{{.Keyword}}{{.Name}}</td><td>{{.Result.Status}}</td><td>{{.Took}}</td></tr>
-{{if .Result.Error}}<tr><td colspan="3"><pre>{{.Result.Error}}</pre></td></tr>{{end}}{{end}}</table></details>
+{{if .Result.Error}}<tr><td colspan="3"><pre>{{.Result.Error}}</pre></td></tr>{{end}}{{end}}</table>
+{{with index $.Sequences .Name}}{{if .SVG}}<h4>Observed sequence diagram{{with .Coverage}}: {{.Observed}} of {{.Total}} seed steps of flow {{.Flow}}{{end}}</h4>
+<div class="diagram">{{svg .SVG}}</div>
+{{with .Coverage}}<table class="coverage"><tr><th>seed step</th><th>observed</th><th>as</th></tr>{{range .Steps}}<tr class="{{if .Observed}}passed{{else}}skipped{{end}}"><td>{{.Step.Label}}. {{.Step.Text}}</td><td>{{if .Observed}}yes{{if not .InOrder}} (out of order){{end}}{{else}}no{{end}}</td><td>{{.Event}}</td></tr>{{end}}</table>{{end}}
+<details><summary>Mermaid source</summary><pre>{{.Mermaid}}</pre></details>{{end}}{{end}}</details>
 {{end}}{{end}}
 {{if .Notes}}<h2>Measurements</h2>
 {{range .Notes}}<h3>{{.Scenario}} <small>({{.Feature}})</small></h3><ul>{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}{{end}}
@@ -119,6 +133,14 @@ func withNotes(all []ScenarioOutcome) []ScenarioOutcome {
 		if len(o.Notes) > 0 {
 			out = append(out, o)
 		}
+	}
+	return out
+}
+
+func byName(all []ScenarioOutcome) map[string]ScenarioOutcome {
+	out := map[string]ScenarioOutcome{}
+	for _, o := range all {
+		out[o.Scenario] = o
 	}
 	return out
 }

@@ -1,6 +1,10 @@
 package reports
 
 import (
+	"sort"
+
+	"github.com/rehearse/rehearse/reports/sequence"
+
 	"encoding/json"
 	"fmt"
 	"os"
@@ -62,6 +66,76 @@ type ScenarioOutcome struct {
 	// Notes are measurements the steps made (stage timings, rollout
 	// timelines).
 	Notes []string `json:"notes,omitempty"`
+	// Flow is the seed flow (0: none); Mermaid the observed sequence
+	// diagram; Coverage its score against the flow's numbered steps.
+	Flow     int                `json:"flow,omitempty"`
+	Mermaid  string             `json:"sequence_diagram,omitempty"`
+	Coverage *sequence.Coverage `json:"seed_coverage,omitempty"`
+	Events   int                `json:"observed_events"`
+	// SVG draws the diagram for report.html.
+	SVG string `json:"-"`
+}
+
+// FlowCoverage is one flow's score over all its scenarios of the run: a
+// numbered step counts once if any scenario observed it.
+type FlowCoverage struct {
+	Flow     int      `json:"flow"`
+	Title    string   `json:"title"`
+	Observed int      `json:"observed"`
+	Total    int      `json:"total"`
+	Missing  []string `json:"missing,omitempty"`
+}
+
+// Coverage aggregates the scenarios' seed coverage per flow.
+func Coverage(scenarios []ScenarioOutcome) []FlowCoverage {
+	byFlow := map[int]*FlowCoverage{}
+	seen := map[int]map[string]bool{}
+	var order []int
+	for _, s := range scenarios {
+		c := s.Coverage
+		if c == nil {
+			continue
+		}
+		fc, ok := byFlow[c.Flow]
+		if !ok {
+			fc = &FlowCoverage{Flow: c.Flow, Title: c.Title, Total: c.Total}
+			byFlow[c.Flow], seen[c.Flow] = fc, map[string]bool{}
+			order = append(order, c.Flow)
+		}
+		for _, st := range c.Steps {
+			if st.Observed {
+				seen[c.Flow][st.Step.Label] = true
+			}
+		}
+	}
+	sort.Ints(order)
+	var out []FlowCoverage
+	for _, n := range order {
+		fc := byFlow[n]
+		for _, s := range scenarios {
+			if s.Coverage == nil || s.Coverage.Flow != n {
+				continue
+			}
+			for _, st := range s.Coverage.Steps {
+				if !seen[n][st.Step.Label] && !contains(fc.Missing, st.Step.Label) {
+					fc.Missing = append(fc.Missing, st.Step.Label)
+				}
+			}
+			break
+		}
+		fc.Observed = len(seen[n])
+		out = append(out, *fc)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // DurationRewrite is one seed duration the time scale changed.
@@ -87,6 +161,8 @@ type Summary struct {
 	TimeScale     float64            `json:"time_scale"`
 	Rewrites      []DurationRewrite  `json:"duration_rewrites,omitempty"`
 	Scenarios     []ScenarioOutcome  `json:"scenarios"`
+	// Coverage is the seed-step coverage per flow (see Coverage).
+	Coverage []FlowCoverage `json:"seed_coverage,omitempty"`
 	// Error is set when the run stopped before running scenarios.
 	Error string `json:"error,omitempty"`
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/internal/await"
+	"github.com/rehearse/rehearse/reports/sequence"
 )
 
 func (w *World) applicationSteps() []StepDef {
@@ -71,7 +72,8 @@ func (w *World) apply(ctx context.Context, doc *godog.DocString) (*engine.Applic
 		return nil, err
 	}
 	w.apps = append(w.apps, app.Name)
-	return app, w.rememberDestination(ctx, app.Spec.Destination)
+	w.observe(sequence.Admin, sequence.ArgoCD, "kubectl apply -f application.yaml (Application "+app.Name+")")
+	return app, w.rememberDestination(ctx, app.Name, app.Spec.Destination)
 }
 
 func (w *World) applyApplication(ctx context.Context, doc *godog.DocString) error {
@@ -142,6 +144,7 @@ func (w *World) appCheck(e *engine.Engine, name string, pred func(*engine.Applic
 func (w *World) appStatusWithin(ctx context.Context, seconds int, name, sync, health string) error {
 	return w.awaitApp(ctx, name, fmt.Sprintf("application %s to be %s and %s", name, sync, health), time.Duration(seconds)*time.Second, false, func(app *engine.Application) await.Result {
 		if app.Status.Sync.Status == sync && app.Status.Health.Status == health {
+			w.observe(sequence.ArgoCD, sequence.Admin, fmt.Sprintf("← application %s %s, %s", name, sync, health))
 			return await.Passed("%s", app.Summary())
 		}
 		return await.Waiting("%s", app.Summary())

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/internal/await"
+	"github.com/rehearse/rehearse/reports/sequence"
 )
 
 // Who may merge into protected branches in promotion scenarios.
@@ -157,6 +158,7 @@ func (w *World) mergeAndPush(ctx context.Context, source, target, repo string) e
 	env := append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME="+developerUser, "GIT_AUTHOR_EMAIL="+developerUser+"@rehearse.local",
 		"GIT_COMMITTER_NAME="+developerUser, "GIT_COMMITTER_EMAIL="+developerUser+"@rehearse.local")
+	w.observe(sequence.Developer, sequence.GitLab, fmt.Sprintf("git merge %s → %s", source, target))
 	for _, args := range [][]string{
 		{"clone", "-q", "-b", target, url, "."},
 		{"merge", "-q", "--no-ff", "-m", fmt.Sprintf("Merge branch '%s' into %s", source, target), "origin/" + source},
@@ -172,6 +174,7 @@ func (w *World) mergeAndPush(ctx context.Context, source, target, repo string) e
 	if err != nil {
 		return err
 	}
+	w.observe(sequence.Developer, sequence.GitLab, "git push origin "+target)
 	w.lastPush = pushEvent{at: time.Now(), repo: repo, sha: head}
 	w.appPush = w.lastPush
 	return nil
@@ -225,6 +228,8 @@ func (w *World) integrationTests(ctx context.Context, branch, repo, svc, ns, clu
 	if err != nil {
 		return err
 	}
+	role := sequence.ClusterRole(cluster)
+	w.observe(sequence.Developer, role, fmt.Sprintf("run integration tests against %s/%s", ns, svc))
 	var failures []string
 	const requests = 20
 	if len(endpoints) == 0 {
@@ -248,6 +253,9 @@ func (w *World) integrationTests(ctx context.Context, branch, repo, svc, ns, clu
 	state := "success"
 	if !run.passed {
 		state = "failed"
+		w.observe(role, sequence.Developer, "← tests failed: "+run.report)
+	} else {
+		w.observe(role, sequence.Developer, "← all tests passed: "+run.report)
 	}
 	client := &gitserver.Client{BaseURL: s.URL(), User: developerUser, Password: w.passwords[developerUser]}
 	return client.SetStatus(repo, head, "integration-tests", state, run.report)
@@ -280,6 +288,7 @@ func (w *World) openMergeRequest(ctx context.Context, source, target, repo, titl
 	if err != nil {
 		return err
 	}
+	w.observe(sequence.Developer, sequence.GitLab, fmt.Sprintf("create merge request %s → %s", source, target))
 	mr, err := c.OpenMergeRequest(repo, source, target, title)
 	if err != nil {
 		return err
@@ -310,6 +319,7 @@ func (w *World) mergeRequestWaiting(ctx context.Context, approvals int) error {
 	if mr.State != "opened" || mr.ApprovalsNow != approvals || len(mr.Approvals) >= approvals {
 		return fmt.Errorf("merge request !%d is %s with %d of %d approvals", mr.IID, mr.State, len(mr.Approvals), mr.ApprovalsNow)
 	}
+	w.observe(sequence.GitLab, sequence.Developer, fmt.Sprintf("← waiting for approval (%d of %d)", len(mr.Approvals), mr.ApprovalsNow))
 	return nil
 }
 
@@ -321,6 +331,8 @@ func (w *World) doMergeRequestAction(user, action string) error {
 	if err != nil {
 		return err
 	}
+	verb := map[string]string{"approves": "approve", "approve": "approve", "merges": "merge", "merge": "merge"}[action]
+	w.observe(person(user), sequence.GitLab, fmt.Sprintf("%s merge request !%d", verb, w.mr.IID))
 	switch action {
 	case "approves", "approve":
 		return c.Approve(w.mr.Repo, w.mr.IID)

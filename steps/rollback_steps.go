@@ -13,6 +13,7 @@ import (
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/internal/await"
+	"github.com/rehearse/rehearse/reports/sequence"
 )
 
 func (w *World) rollbackSteps() []StepDef {
@@ -69,10 +70,12 @@ func (w *World) cliHistoryLists(ctx context.Context, name string, table *godog.T
 	if err != nil {
 		return err
 	}
+	w.observe(sequence.Admin, sequence.ArgoCD, "argocd app history "+name)
 	out, err := e.CLI(ctx, "app", "history", name)
 	if err != nil {
 		return err
 	}
+	w.observe(sequence.ArgoCD, sequence.Admin, fmt.Sprintf("← revision history: %d entries", strings.Count(strings.TrimSpace(out), "\n")))
 	byID := map[string]string{}
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
@@ -128,7 +131,11 @@ func (w *World) cliRollback(ctx context.Context, name string, id int) error {
 	if err != nil {
 		return err
 	}
+	w.observe(sequence.Admin, sequence.ArgoCD, fmt.Sprintf("argocd app rollback %s %d", name, id))
 	_, err = e.CLI(ctx, "app", "rollback", name, strconv.Itoa(id), "--timeout", "60")
+	if err == nil {
+		w.observe(sequence.ArgoCD, sequence.Admin, fmt.Sprintf("← rolled back to revision %d", id))
+	}
 	return err
 }
 
@@ -178,6 +185,7 @@ func (w *World) newestHistory(ctx context.Context, name string, id int, message 
 		}
 		last := h[len(h)-1]
 		if last.ID == int64(id) && last.Revision == sha {
+			w.observe(sequence.ArgoCD, sequence.ArgoCD, fmt.Sprintf("history entry: ID %d at %s (deployed %s)", last.ID, short(last.Revision), last.DeployedAt.Format(time.TimeOnly)))
 			return await.Passed("ID %d at %s", last.ID, short(last.Revision))
 		}
 		return await.Waiting("newest entry is ID %d at %s", last.ID, short(last.Revision))

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"strconv"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+	messages "github.com/cucumber/messages/go/v34"
 
 	"github.com/rehearse/rehearse/internal/timescale"
+	"github.com/rehearse/rehearse/reports/sequence"
 )
 
 // RunOptions select features and where results go.
@@ -35,6 +38,14 @@ type Outcome struct {
 	// Notes are measurements the scenario's steps made (pipeline stage
 	// timings, rollout timelines), for the report.
 	Notes []string
+	// Flow is the seed flow of the scenario's feature (@flow-N), 0 if none.
+	Flow int
+	// Events are the interactions observed, in time order; Diagram draws
+	// them with the flow's participants and Coverage scores them against
+	// the flow's numbered seed steps (nil without a seed document).
+	Events   []sequence.Event
+	Diagram  sequence.Diagram
+	Coverage *sequence.Coverage
 }
 
 // Result summarises a run.
@@ -85,6 +96,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{ArgoCDVersion: env.opts.ArgoCDVersion}
+	seeds := &seedDocs{byDir: map[string][]sequence.Flow{}}
 	var mu sync.Mutex
 	seq := 0
 	starts := map[string]time.Time{}
@@ -112,6 +124,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				go func() { _ = env.Start(ctx) }()
 				ctx := sctx
 				w.scenario = s.Name
+				w.started = time.Now()
 				w.featureDir = filepath.Dir(s.Uri)
 				mu.Lock()
 				starts[s.Id] = time.Now()
@@ -119,13 +132,22 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				return ctx, nil
 			})
 			sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
+				events := w.collectEvents()
+				flow := flowOf(s.Tags)
 				cleanupErr := w.cleanup(context.WithoutCancel(ctx))
 				if err == nil {
 					err = cleanupErr
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				o := Outcome{Feature: featureName(s.Uri), Scenario: s.Name, Err: err, Duration: time.Since(starts[s.Id]), Notes: w.notes}
+				o := Outcome{Feature: featureName(s.Uri), Scenario: s.Name, Err: err, Duration: time.Since(starts[s.Id]), Notes: w.notes,
+					Flow: flow, Events: events}
+				if f, ok := seeds.flow(filepath.Dir(s.Uri), flow); ok {
+					play := sequence.Plays[flow]
+					o.Diagram = sequence.Build(f, play.Cast, events)
+					cov := sequence.Cover(f, play.Cast, play.Rules, events)
+					o.Coverage = &cov
+				}
 				res.Outcomes = append(res.Outcomes, o)
 				if err != nil {
 					res.Failed++
@@ -164,4 +186,48 @@ func featureName(uri string) string {
 		return uri[i+1:]
 	}
 	return uri
+}
+
+// SeedDocument is where a features directory keeps the seed's flows.
+const SeedDocument = "seed/gitops-flows.md"
+
+// seedDocs reads each features directory's seed document once.
+type seedDocs struct {
+	mu    sync.Mutex
+	byDir map[string][]sequence.Flow
+}
+
+func (d *seedDocs) flow(dir string, number int) (sequence.Flow, bool) {
+	if number == 0 {
+		return sequence.Flow{}, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	flows, ok := d.byDir[dir]
+	if !ok {
+		if raw, err := os.ReadFile(filepath.Join(dir, SeedDocument)); err == nil {
+			if flows, err = sequence.ParseSeed(raw); err != nil {
+				fmt.Fprintf(os.Stderr, "rehearse: %s: %v\n", filepath.Join(dir, SeedDocument), err)
+			}
+		}
+		d.byDir[dir] = flows
+	}
+	for _, f := range flows {
+		if f.Number == number {
+			return f, true
+		}
+	}
+	return sequence.Flow{}, false
+}
+
+// flowOf reads the seed flow number from a scenario's @flow-N tag.
+func flowOf(tags []*messages.PickleTag) int {
+	for _, t := range tags {
+		if n, ok := strings.CutPrefix(t.Name, "@flow-"); ok {
+			if v, err := strconv.Atoi(n); err == nil {
+				return v
+			}
+		}
+	}
+	return 0
 }

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"path"
 	"context"
 	"fmt"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/rehearse/rehearse/fixtures/values"
 	"github.com/rehearse/rehearse/fixtures/workspace"
 	"github.com/rehearse/rehearse/internal/await"
+	"github.com/rehearse/rehearse/reports/sequence"
 )
 
 func (w *World) syncSteps() []StepDef {
@@ -72,8 +74,8 @@ func (w *World) syncSteps() []StepDef {
 			Doc:     "Runs the real `argocd app diff` and asserts the live line and the desired line of the field appear as removed and added.",
 			Example: `And the argocd CLI diff of "q-sign" shows "replicas" changing from "1" to "3"`,
 			Fn:      w.cliDiff},
-		{Pattern: `^the admin syncs "([^"]*)" with the argocd CLI$`,
-			Doc:     "Runs the real `argocd app sync NAME` (it waits for the operation) against argocd-server.",
+		{Pattern: `^the (admin|developer) syncs "([^"]*)" with the argocd CLI$`,
+			Doc:     "Runs the real `argocd app sync NAME` (it waits for the operation) against argocd-server, as that person.",
 			Example: `When the admin syncs "q-sign" with the argocd CLI`,
 			Fn:      w.cliSync},
 		{Pattern: `^the last sync of "([^"]*)" was initiated by "([^"]*)"$`,
@@ -107,10 +109,10 @@ func (w *World) syncSteps() []StepDef {
 	}
 }
 
-func (w *World) applyApplicationFile(ctx context.Context, path string) error {
-	full := path
-	if !filepath.IsAbs(path) {
-		full = filepath.Join(w.featureDir, path)
+func (w *World) applyApplicationFile(ctx context.Context, file string) error {
+	full := file
+	if !filepath.IsAbs(file) {
+		full = filepath.Join(w.featureDir, file)
 	}
 	b, err := os.ReadFile(full)
 	if err != nil {
@@ -125,7 +127,8 @@ func (w *World) applyApplicationFile(ctx context.Context, path string) error {
 		return err
 	}
 	w.apps = append(w.apps, app.Name)
-	return w.rememberDestination(ctx, app.Spec.Destination)
+	w.observe(sequence.Admin, sequence.ArgoCD, fmt.Sprintf("kubectl apply -f %s (Application %s)", path.Base(file), app.Name))
+	return w.rememberDestination(ctx, app.Name, app.Spec.Destination)
 }
 
 func (w *World) setValueAndPush(ctx context.Context, key, value, file, repo, message string) error {
@@ -150,6 +153,11 @@ func (w *World) pushValues(ctx context.Context, message, file, repo string, kv [
 }
 
 func (w *World) pushValuesTo(ctx context.Context, message, file, repo, branch string, kv [][2]string) error {
+	var changes []string
+	for _, p := range kv {
+		changes = append(changes, p[0]+": "+p[1])
+	}
+	w.observe(sequence.Developer, sequence.GitLab, fmt.Sprintf("update %s (%s)", path.Base(file), strings.Join(changes, ", ")))
 	return w.pushChange(ctx, message, repo, branch, func(ws *workspace.Workspace) error {
 		doc, err := ws.ReadFile(file)
 		if err != nil {
@@ -202,6 +210,7 @@ func (w *World) pushChange(ctx context.Context, message, repo, branch string, ed
 	}
 	w.lastPush = pushEvent{at: time.Now(), repo: repo, sha: sha}
 	w.appPush = w.lastPush
+	w.observe(sequence.Developer, sequence.GitLab, fmt.Sprintf("git commit & push origin %s: %s", branch, message))
 	w.commits[message] = sha
 	// Remember which pods exist now: "created after the push" means not
 	// among these (creation timestamps have whole-second precision only).
@@ -434,12 +443,20 @@ func (w *World) cliDiff(ctx context.Context, name, field, from, to string) error
 	return nil
 }
 
-func (w *World) cliSync(ctx context.Context, name string) error {
+func (w *World) cliSync(ctx context.Context, who, name string) error {
 	e, err := w.engine(ctx)
 	if err != nil {
 		return err
 	}
+	role := sequence.Admin
+	if who == "developer" {
+		role = sequence.Developer
+	}
+	w.observe(role, sequence.ArgoCD, "argocd app sync "+name)
 	_, err = e.CLI(ctx, "app", "sync", name, "--timeout", "60")
+	if err == nil {
+		w.observe(sequence.ArgoCD, role, "← "+name+" synced")
+	}
 	return err
 }
 
@@ -483,7 +500,12 @@ func (w *World) scaleDeployment(ctx context.Context, name, ns string, replicas i
 		return err
 	}
 	scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: int32(replicas)}}
+	w.observe(sequence.Operator, sequence.Kubernetes, fmt.Sprintf("kubectl scale deployment %s --replicas=%d", name, replicas))
 	_, err = e.Kube().AppsV1().Deployments(ns).UpdateScale(ctx, name, scale, metav1.UpdateOptions{FieldManager: "kubectl"})
+	if err == nil {
+		w.observe(sequence.Kubernetes, sequence.Kubernetes, fmt.Sprintf("scale deployment %s to %d replicas", name, replicas))
+		w.observe(sequence.Kubernetes, sequence.Operator, "← deployment scaled")
+	}
 	return err
 }
 
@@ -504,6 +526,9 @@ func (w *World) backToReplicas(ctx context.Context, seconds int, name, ns string
 			}
 			return await.Waiting("%s", saw)
 		})
+	if err == nil {
+		w.observe(sequence.ArgoCD, sequence.Operator, fmt.Sprintf("← manual change reverted: replicas back to %d", replicas))
+	}
 	return err
 }
 

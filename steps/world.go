@@ -19,6 +19,7 @@ import (
 	"github.com/rehearse/rehearse/fixtures/hooksink"
 	"github.com/rehearse/rehearse/fixtures/mailsink"
 	"github.com/rehearse/rehearse/internal/loopback"
+	"github.com/rehearse/rehearse/reports/sequence"
 )
 
 // Accounts on every scenario's Git server. Argo CD uses its own account so
@@ -60,6 +61,10 @@ type World struct {
 	undo         []func(context.Context) error // shared settings to restore, last first
 	integration  *integrationRun               // the last integration test run
 	mr           *gitserver.MergeRequest       // the scenario's merge request
+
+	started  time.Time          // when the scenario began, for log windows
+	events   []sequence.Event   // interactions steps performed as people
+	appRoles map[string]string  // Application -> role of its destination cluster
 }
 
 // note records a measurement or observation for the report.
@@ -116,7 +121,8 @@ func newWorld(env *Environment, scenario, id string) *World {
 	return &World{env: env, scenario: scenario, id: id, rewriter: loopback.NewRewriter(),
 		passwords: map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id,
 			jenkinsUser: "jenkins-" + id, leadUser: "lead-" + id},
-		newNamespaces: map[string]bool{}, commits: map[string]string{}, podRecorders: map[string]*podwatch.Recorder{}}
+		newNamespaces: map[string]bool{}, commits: map[string]string{}, podRecorders: map[string]*podwatch.Recorder{},
+		appRoles: map[string]string{}}
 }
 
 func (w *World) engine(ctx context.Context) (*engine.Engine, error) {
@@ -193,11 +199,15 @@ func (w *World) cleanup(ctx context.Context) error {
 // rememberDestination records a destination namespace the scenario may
 // cause to be created in the cluster Argo CD runs in, if it does not exist
 // yet, and starts recording the destination's pods.
-func (w *World) rememberDestination(ctx context.Context, d engine.Destination) error {
+func (w *World) rememberDestination(ctx context.Context, app string, d engine.Destination) error {
 	if d.Namespace == "" || w.env.Engine() == nil {
 		return nil
 	}
 	cluster := d.Name
+	w.appRoles[app] = sequence.Kubernetes
+	if cluster != "" && cluster != InCluster {
+		w.appRoles[app] = sequence.ClusterRole(cluster)
+	}
 	if d.Server != "" && d.Server != "https://kubernetes.default.svc" {
 		return nil // a server URL Rehearse does not know: nothing to record
 	}

@@ -88,11 +88,19 @@ func runCmd(ctx context.Context, args []string) int {
 		}
 	}
 	for _, o := range res.Outcomes {
-		so := reports.ScenarioOutcome{Feature: o.Feature, Scenario: o.Scenario, Passed: o.Err == nil, Seconds: o.Duration.Seconds(), Notes: o.Notes}
+		so := reports.ScenarioOutcome{Feature: o.Feature, Scenario: o.Scenario, Passed: o.Err == nil, Seconds: o.Duration.Seconds(), Notes: o.Notes,
+			Flow: o.Flow, Coverage: o.Coverage, Events: len(o.Events)}
+		if len(o.Diagram.Participants) > 0 {
+			so.Mermaid, so.SVG = o.Diagram.Mermaid(), o.Diagram.SVG()
+		}
 		if o.Err != nil {
 			so.Error = o.Err.Error()
 		}
 		summary.Scenarios = append(summary.Scenarios, so)
+	}
+	summary.Coverage = reports.Coverage(summary.Scenarios)
+	for _, c := range summary.Coverage {
+		logger.Printf("flow %d (%s): %d of %d seed steps observed", c.Flow, c.Title, c.Observed, c.Total)
 	}
 	if err := run.WriteSummary(summary); err != nil {
 		logger.Printf("writing summary: %v", err)
