@@ -187,7 +187,6 @@ func buildEvents(b ci.BuildView) []sequence.Event {
 	return out
 }
 
-
 var (
 	quotedSHA    = regexp.MustCompile(`'([0-9a-f]{40})'`)
 	statusChange = regexp.MustCompile(`^Updated (sync|health) status: (\S+) -> (\S+)`)

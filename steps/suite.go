@@ -2,11 +2,11 @@ package steps
 
 import (
 	"context"
-	"strconv"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"

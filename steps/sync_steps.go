@@ -1,10 +1,10 @@
 package steps
 
 import (
-	"path"
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"

@@ -62,9 +62,9 @@ type World struct {
 	integration  *integrationRun               // the last integration test run
 	mr           *gitserver.MergeRequest       // the scenario's merge request
 
-	started  time.Time          // when the scenario began, for log windows
-	events   []sequence.Event   // interactions steps performed as people
-	appRoles map[string]string  // Application -> role of its destination cluster
+	started  time.Time         // when the scenario began, for log windows
+	events   []sequence.Event  // interactions steps performed as people
+	appRoles map[string]string // Application -> role of its destination cluster
 }
 
 // note records a measurement or observation for the report.
