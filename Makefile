@@ -9,7 +9,9 @@ FORMAT  ?= $(if $(CI),progress,pretty)
 # 2 cores); go test's default 10-minute timeout is too short for that.
 TEST_TIMEOUT ?= 80m
 
-.PHONY: run test prepare unit bench docs vet
+NIGHTLY_ARGOCD ?= v3.2.11,v3.6.1
+
+.PHONY: run test prepare unit bench docs vet nightly
 
 ## run: every feature on the default backend, report under reports/latest/
 run: prepare
@@ -22,6 +24,11 @@ test: prepare
 ## prepare: build and cache every binary (visible progress, no-op when cached)
 prepare:
 	$(GO) run ./cmd/rehearse prepare --argocd-versions $(ARGOCD)
+
+## nightly: every feature on each Argo CD line; history, trend and matrix in reports/nightly.html
+nightly:
+	$(GO) run ./cmd/rehearse prepare --argocd-versions $(NIGHTLY_ARGOCD)
+	$(GO) run ./cmd/rehearse nightly --argocd-versions $(NIGHTLY_ARGOCD) --format $(FORMAT) features/
 
 ## unit: fast tests only (no cluster, no Argo CD)
 unit:

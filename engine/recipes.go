@@ -21,6 +21,10 @@ type Line struct {
 // that tag's util/settings lacks.
 const DefaultArgoCDVersion = "v3.2.11"
 
+// NewestArgoCDVersion is the newest line built and run here (the nightly
+// matrix runs it next to the default).
+const NewestArgoCDVersion = "v3.6.1"
+
 // Lines are the Argo CD versions that have been built and run here. The
 // Helm versions are the ones each line's hack/tool-versions.sh pins; Argo
 // CD 3.6 drives only the Helm v4 CLI.

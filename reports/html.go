@@ -53,7 +53,7 @@ func (e cucumberElement) Status() string {
 	return status
 }
 
-// WriteHTML renders report.html from cucumber.json and the summary: one
+// WriteHTML renders index.html from cucumber.json and the summary: one
 // self-contained page (no scripts, no external assets) that opens offline.
 func (r *Run) WriteHTML(s Summary) error {
 	var features []cucumberFeature
@@ -63,7 +63,7 @@ func (r *Run) WriteHTML(s Summary) error {
 		}
 	}
 	s.RunID = r.ID
-	f, err := os.Create(filepath.Join(r.Dir, "report.html"))
+	f, err := os.Create(filepath.Join(r.Dir, "index.html"))
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ type ScenarioOutcome struct {
 	Mermaid  string             `json:"sequence_diagram,omitempty"`
 	Coverage *sequence.Coverage `json:"seed_coverage,omitempty"`
 	Events   int                `json:"observed_events"`
-	// SVG draws the diagram for report.html.
+	// SVG draws the diagram for index.html.
 	SVG string `json:"-"`
 }
 

@@ -41,7 +41,7 @@ func TestWriteHTMLShowsOutcomesStepsAndErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(r.CucumberJSON(), []byte(cucumber), 0o644))
 	require.NoError(t, r.WriteHTML(Summary{Passed: 0, Failed: 1, TimeScale: 60,
 		Rewrites: []DurationRewrite{{Where: "argocd-cm timeout.reconciliation", Seed: "3m0s", Real: "3s"}}}))
-	page, err := os.ReadFile(filepath.Join(r.Dir, "report.html"))
+	page, err := os.ReadFile(filepath.Join(r.Dir, "index.html"))
 	require.NoError(t, err)
 	html := string(page)
 	assert.Contains(t, html, "0 passed, 1 failed")

@@ -46,32 +46,55 @@ func runCmd(ctx context.Context, args []string) int {
 		paths = []string{"features"}
 	}
 	logger := log.New(os.Stderr, "rehearse: ", log.Ltime)
-	run, err := reports.NewRun(*reportRoot, time.Now())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "rehearse run:", err)
+	summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format,
+		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext,
+			TimeScale: *scale, Log: logger}}, logger)
+	if err != nil || summary.Failed > 0 {
 		return 1
 	}
+	return 0
+}
+
+// runSettings are one run's inputs.
+type runSettings struct {
+	Paths      []string
+	Tags       string
+	ReportRoot string
+	Format     string
+	Env        steps.EnvOptions
+}
+
+// runOnce runs the features once and writes the run's report directory.
+// err is set when no scenario could run; failed scenarios are counted in
+// the summary.
+func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.Summary, error) {
+	run, err := reports.NewRun(rs.ReportRoot, time.Now())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rehearse run:", err)
+		return reports.Summary{}, err
+	}
 	started := time.Now()
+	backend, argocd, scale := rs.Env.Backend, rs.Env.ArgoCDVersion, rs.Env.TimeScale
 	res, err := steps.Run(ctx, steps.RunOptions{
-		Paths: paths, Tags: *tags,
-		Env:     steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext, TimeScale: *scale, Log: logger},
-		Formats: append([]string{*format}, run.Formats()...),
+		Paths: rs.Paths, Tags: rs.Tags,
+		Env:     rs.Env,
+		Formats: append([]string{rs.Format}, run.Formats()...),
 		Output:  os.Stdout,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rehearse run:", err)
-		failed := reports.Summary{Started: started, WallSeconds: time.Since(started).Seconds(), Backend: *backend,
-			ArgoCDVersion: *argocd, TimeScale: *scale, Error: err.Error()}
+		failed := reports.Summary{Started: started, WallSeconds: time.Since(started).Seconds(), Backend: backend,
+			ArgoCDVersion: argocd, TimeScale: scale, Error: err.Error()}
 		if werr := run.WriteSummary(failed); werr != nil {
 			logger.Printf("writing summary: %v", werr)
 		}
 		if werr := run.WriteHTML(failed); werr != nil {
-			logger.Printf("writing report.html: %v", werr)
+			logger.Printf("writing index.html: %v", werr)
 		}
 		fmt.Println("0 passed, 0 failed")
-		return 1
+		return failed, err
 	}
-	summary := reports.Summary{Started: started, WallSeconds: time.Since(started).Seconds(), Backend: *backend,
+	summary := reports.Summary{Started: started, WallSeconds: time.Since(started).Seconds(), Backend: backend,
 		ArgoCDVersion: res.ArgoCDVersion, Passed: res.Passed, Failed: res.Failed, StartSeconds: map[string]float64{}}
 	for k, v := range res.Timings {
 		summary.StartSeconds[k] = v.Seconds()
@@ -106,13 +129,14 @@ func runCmd(ctx context.Context, args []string) int {
 		logger.Printf("writing summary: %v", err)
 	}
 	if err := run.WriteHTML(summary); err != nil {
-		logger.Printf("writing report.html: %v", err)
+		logger.Printf("writing index.html: %v", err)
 	}
 	logger.Printf("report: %s (wall %s, stack start-up %v, peak stack RSS %.0f MB)", run.Dir,
 		time.Since(started).Round(time.Millisecond), res.Timings, summary.PeakRSSMB)
 	fmt.Printf("%d passed, %d failed\n", res.Passed, res.Failed)
-	if res.Failed > 0 || res.Status != 0 {
-		return 1
+	summary.RunID = run.ID
+	if res.Status != 0 && res.Failed == 0 {
+		summary.Failed = 1 // godog failed outside any scenario
 	}
-	return 0
+	return summary, nil
 }
