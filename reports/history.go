@@ -137,7 +137,9 @@ func WriteNightly(root string, history []HistoryRecord, last int) (string, error
 	for f := range flowSet {
 		flows = append(flows, f)
 	}
-	sort.Slice(flows, func(i, j int) bool { return len(flows[i]) < len(flows[j]) || len(flows[i]) == len(flows[j]) && flows[i] < flows[j] })
+	sort.Slice(flows, func(i, j int) bool {
+		return len(flows[i]) < len(flows[j]) || len(flows[i]) == len(flows[j]) && flows[i] < flows[j]
+	})
 	sort.Strings(versions)
 	scenarioSet := map[string]bool{}
 	for _, v := range versions {
