@@ -58,23 +58,37 @@ const (
 func (x *Explorer) CLI() engine.CLIHandle { return x.env.Engine().CLIHandle() }
 
 // Describe prints how to reach everything.
-func (x *Explorer) Describe(out io.Writer) {
-	e := x.env.Engine()
-	fmt.Fprintf(out, "cluster      export KUBECONFIG=%s\n", x.env.Cluster().KubeconfigPath())
+func (x *Explorer) Describe(out io.Writer) { describe(out, x.env, x.world) }
+
+// describe prints how to reach a scenario's environment.
+func describe(out io.Writer, env *Environment, w *World) {
+	e := env.Engine()
+	if e == nil {
+		fmt.Fprintln(out, "the environment did not start")
+		return
+	}
+	fmt.Fprintf(out, "cluster      export KUBECONFIG=%s\n", env.Cluster().KubeconfigPath())
 	fmt.Fprintf(out, "Argo CD      %s (argocd-server, plaintext), user admin, password %s, version %s\n", e.ServerAddr(), e.AdminPassword(), e.Version())
 	fmt.Fprintf(out, "argocd CLI   rehearse app get q-sign | history | sync | rollback ...\n")
-	fmt.Fprintf(out, "Git server   %s  (%s is mapped here)\n", x.world.git.RepoURL("root/q-sign"), seedGitLab)
-	for _, u := range []string{adminUser, developerUser} {
-		fmt.Fprintf(out, "             user %s, password %s\n", u, x.world.passwords[u])
+	if w.git != nil {
+		fmt.Fprintf(out, "Git server   %s  (%s is mapped here)\n", w.git.URL(), seedGitLab)
+		for _, u := range []string{adminUser, developerUser} {
+			fmt.Fprintf(out, "             user %s, password %s\n", u, w.passwords[u])
+		}
+		if w.ci != nil {
+			fmt.Fprintf(out, "             every push to root/q-sign-app's main runs the Jenkins pipeline\n")
+		}
 	}
-	fmt.Fprintf(out, "             root/q-sign-app: %s (every push to main runs the Jenkins pipeline)\n", x.world.git.RepoURL("root/q-sign-app"))
-	reg := x.env.Registry()
+	for _, name := range env.extraOrder {
+		fmt.Fprintf(out, "cluster %-4s export KUBECONFIG=%s\n", name, env.extra[name].KubeconfigPath())
+	}
+	reg := env.Registry()
 	fmt.Fprintf(out, "registry     %s  (%s is mapped here; crane --insecure), project %s\n", reg.Host(), seedHarbor, registryProject)
 	for _, u := range []string{registryAdmin, registryCI} {
-		fmt.Fprintf(out, "             user %s, password %s\n", u, x.env.registryPasswords[u])
+		fmt.Fprintf(out, "             user %s, password %s\n", u, env.registryPasswords[u])
 	}
 	fmt.Fprintf(out, "webhooks     pushes are posted to %s and to Jenkins\n", e.WebhookURL())
-	fmt.Fprintf(out, "time scale   %vx\n", x.env.Scale().Factor())
+	fmt.Fprintf(out, "time scale   %vx\n", env.Scale().Factor())
 }
 
 // Close tears everything down.

@@ -28,6 +28,10 @@ type RunOptions struct {
 	Output  io.Writer
 	// T runs each scenario as a Go subtest when the suite runs under go test.
 	T *testing.T
+	// KeepOnFailure pauses the run after the first failed scenario, before
+	// its cleanup, prints how to reach its environment (cluster, Argo CD,
+	// Git server, registry) and waits until ctx ends (Ctrl-C).
+	KeepOnFailure bool
 }
 
 // Outcome is one scenario's result.
@@ -132,6 +136,11 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				return ctx, nil
 			})
 			sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
+				if err != nil && opts.KeepOnFailure {
+					fmt.Fprintf(os.Stderr, "\nscenario %q failed: %v\nkeeping its environment until Ctrl-C:\n", s.Name, err)
+					describe(os.Stderr, env, w)
+					<-ctx.Done()
+				}
 				events := w.collectEvents()
 				flow := flowOf(s.Tags)
 				cleanupErr := w.cleanup(context.WithoutCancel(ctx))

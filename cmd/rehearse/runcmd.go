@@ -34,6 +34,7 @@ func runCmd(ctx context.Context, args []string) int {
 	reportRoot := fs.String("reports", "reports", "directory for run reports (a run writes <dir>/<run-id>/ and <dir>/latest)")
 	format := fs.String("format", "pretty", "terminal output: pretty, progress or junit")
 	scale := fs.Float64("time-scale", 60, "how many times faster than the seed's clock to run (1 = real time)")
+	keep := fs.Bool("keep-on-failure", false, "after the first failed scenario, keep its environment, print how to reach it and wait for Ctrl-C")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: rehearse run [flags] [feature files or directories...]")
 		fs.PrintDefaults()
@@ -46,7 +47,7 @@ func runCmd(ctx context.Context, args []string) int {
 		paths = []string{"features"}
 	}
 	logger := log.New(os.Stderr, "rehearse: ", log.Ltime)
-	summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format,
+	summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format, KeepOnFailure: *keep,
 		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext,
 			TimeScale: *scale, Log: logger}}, logger)
 	if err != nil || summary.Failed > 0 {
@@ -62,6 +63,8 @@ type runSettings struct {
 	ReportRoot string
 	Format     string
 	Env        steps.EnvOptions
+	// KeepOnFailure: see steps.RunOptions.
+	KeepOnFailure bool
 }
 
 // runOnce runs the features once and writes the run's report directory.
@@ -76,7 +79,7 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 	started := time.Now()
 	backend, argocd, scale := rs.Env.Backend, rs.Env.ArgoCDVersion, rs.Env.TimeScale
 	res, err := steps.Run(ctx, steps.RunOptions{
-		Paths: rs.Paths, Tags: rs.Tags,
+		Paths: rs.Paths, Tags: rs.Tags, KeepOnFailure: rs.KeepOnFailure,
 		Env:     rs.Env,
 		Formats: append([]string{rs.Format}, run.Formats()...),
 		Output:  os.Stdout,
