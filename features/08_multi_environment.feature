@@ -54,7 +54,7 @@ Feature: Multi-environment promotion across three clusters (seed flow 8)
     And the application "q-sign-prod" stays "OutOfSync" for 1 poll
     And the Service "keycloak" in "q-sign" of cluster "prod" serves only "v1.0.0"
     # Seed steps 16-19.
-    When the admin syncs "q-sign-prod" with the argocd CLI
+    When the developer syncs "q-sign-prod" with the argocd CLI
     Then within 10s the application "q-sign-prod" is synced to the pushed commit
     And within 60s the deployment "keycloak" in "q-sign" of cluster "prod" has rolled out "v1.0.1", each new pod Ready before an old pod terminated
     And within 30s the deployment "keycloak" in "q-sign" of cluster "prod" runs "v1.0.1" on 3 ready replicas requesting "250m" CPU

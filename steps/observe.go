@@ -77,6 +77,7 @@ func (w *World) collectEvents() []sequence.Event {
 			case e.Action == "pull" && e.User == registryNodes:
 				add(e.Time, sequence.Kubernetes, sequence.Harbor, "registry", "docker pull %s:%s", e.Repository, e.Reference)
 				add(e.Time.Add(time.Microsecond), sequence.Harbor, sequence.Kubernetes, "registry", "← image layers of %s", e.Repository)
+				add(e.Time.Add(2*time.Microsecond), sequence.Kubernetes, sequence.Kubernetes, "registry", "image pulled: %s:%s", e.Repository, e.Reference)
 			case e.Action == "denied" && e.User == registryNodes:
 				add(e.Time, sequence.Harbor, sequence.Kubernetes, "registry", "← pull denied: %s", e.Detail)
 			}
@@ -222,6 +223,12 @@ func (w *World) argoEvents() []sequence.Event {
 		msg := l.Message
 		switch {
 		case strings.HasPrefix(msg, "Refreshing app status"):
+			// The controller watches the live objects of every app; a
+			// change to one of them requests a refresh.
+			if strings.Contains(msg, "controller refresh requested") {
+				add(l.Time.Add(-2*time.Microsecond), sequence.ArgoCD, dest, "controller log", "watch: live resources of %s (refresh requested)", app)
+				add(l.Time.Add(-time.Microsecond), dest, sequence.ArgoCD, "controller log", "← live state changed")
+			}
 			add(l.Time, sequence.ArgoCD, sequence.ArgoCD, "controller log", "refresh app status of %s: %s", app, strings.TrimPrefix(msg, "Refreshing app status "))
 		case strings.HasPrefix(msg, "Comparing app state"):
 			add(l.Time, sequence.ArgoCD, sequence.ArgoCD, "controller log", "compare app state of %s (diff)", app)
