@@ -124,6 +124,11 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 		}
 		summary.Scenarios = append(summary.Scenarios, so)
 	}
+	if n, err := reports.ValidateJUnit(run.JUnitXML()); err != nil {
+		logger.Printf("junit.xml: %v", err)
+	} else if n != res.Passed+res.Failed {
+		logger.Printf("junit.xml has %d testcases for %d scenarios", n, res.Passed+res.Failed)
+	}
 	summary.Coverage = reports.Coverage(summary.Scenarios)
 	for _, c := range summary.Coverage {
 		logger.Printf("flow %d (%s): %d of %d seed steps observed", c.Flow, c.Title, c.Observed, c.Total)
