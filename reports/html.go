@@ -73,12 +73,14 @@ func (r *Run) WriteHTML(s Summary) error {
 		Features  []cucumberFeature
 		Notes     []ScenarioOutcome
 		Sequences map[string]ScenarioOutcome
-	}{s, features, withNotes(s.Scenarios), byName(s.Scenarios)})
+		Showcase  map[string]ScenarioOutcome
+	}{s, features, withNotes(s.Scenarios), byName(s.Scenarios), showcase(s.Scenarios)})
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"mb":   func(v float64) string { return fmt.Sprintf("%.0f MB", v) },
 	"join": strings.Join,
+	"base": filepath.Base,
 	// The diagram's SVG is built by reports/sequence, which escapes every
 	// text it draws.
 	"svg": func(s string) template.HTML { return template.HTML(s) }, // #nosec G203
@@ -111,6 +113,8 @@ details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background
 <table><tr><th>flow</th><th>observed</th><th>missing steps</th></tr>
 {{range .Summary.Coverage}}<tr><td>{{.Flow}}. {{.Title}}</td><td>{{.Observed}} / {{.Total}}</td><td>{{join .Missing ", "}}</td></tr>{{end}}</table>{{end}}
 {{range .Features}}<h2>{{.Name}} <small>({{.URI}})</small></h2>
+{{with index $.Showcase (base .URI)}}<h3>Observed sequence diagram <small>({{.Scenario}}{{with .Coverage}}: {{.Observed}} of {{.Total}} seed steps of flow {{.Flow}}{{end}})</small></h3>
+<div class="diagram">{{svg .SVG}}</div>{{end}}
 {{range .Elements}}<details{{if eq .Status "failed"}} open{{end}}><summary class="{{.Status}}">{{.Status}}: {{.Name}} <small>line {{.Line}}</small></summary>
 <table>{{range .Steps}}<tr class="{{.Result.Status}}"><td>{{.Keyword}}{{.Name}}</td><td>{{.Result.Status}}</td><td>{{.Took}}</td></tr>
 {{if .Result.Error}}<tr><td colspan="3"><pre>{{.Result.Error}}</pre></td></tr>{{end}}{{end}}</table>
@@ -141,6 +145,28 @@ func byName(all []ScenarioOutcome) map[string]ScenarioOutcome {
 	out := map[string]ScenarioOutcome{}
 	for _, o := range all {
 		out[o.Scenario] = o
+	}
+	return out
+}
+
+// showcase picks, per feature file, the scenario whose diagram covers the
+// most seed steps: it is drawn open at the top of the feature's section.
+func showcase(all []ScenarioOutcome) map[string]ScenarioOutcome {
+	out := map[string]ScenarioOutcome{}
+	score := func(o ScenarioOutcome) int {
+		if o.Coverage == nil {
+			return 0
+		}
+		return o.Coverage.Observed
+	}
+	for _, o := range all {
+		if o.SVG == "" {
+			continue
+		}
+		key := o.Feature
+		if best, ok := out[key]; !ok || score(o) > score(best) {
+			out[key] = o
+		}
 	}
 	return out
 }

@@ -192,7 +192,7 @@ var (
 	quotedSHA    = regexp.MustCompile(`'([0-9a-f]{40})'`)
 	statusChange = regexp.MustCompile(`^Updated (sync|health) status: (\S+) -> (\S+)`)
 	resourceRes  = regexp.MustCompile(`^Adding resource result, status: '([^']*)', phase: '[^']*', message: '([^']*)'`)
-	opPhase      = regexp.MustCompile(`^Updating operation state\. phase: (\S+) -> (\S+)`)
+	opPhase      = regexp.MustCompile(`^Updating operation state\. phase: (\w+) -> (\w+)`)
 )
 
 // argoEvents reads what Argo CD's controller and repo-server logged about
