@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -131,12 +133,44 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	return d.Dialer.DialContext(ctx, network, addr)
 }
 
-// FreePort asks the kernel for an unused TCP port on 127.0.0.1.
+// Ports handed to programs that bind them later (flags of etcd, Argo CD
+// ...) come from below Linux's ephemeral range (32768-60999), so a server
+// that listens on port 0 in the meantime can never take one of them; and
+// none is handed out twice by this process. The set is process-wide
+// because ports are: two environments in one process share them.
+const (
+	fixedPortLow  = 20000
+	fixedPortHigh = 32767
+)
+
+var (
+	portMu     sync.Mutex
+	portsGiven = map[int]bool{}
+	portNext   = fixedPortLow + rand.IntN(fixedPortHigh-fixedPortLow)
+)
+
+// FreePort returns an unused TCP port on 127.0.0.1 for a program to bind
+// later: one outside the kernel's ephemeral range, free now, and not handed
+// out before by this process.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	portMu.Lock()
+	defer portMu.Unlock()
+	for range fixedPortHigh - fixedPortLow {
+		port := portNext
+		portNext++
+		if portNext > fixedPortHigh {
+			portNext = fixedPortLow
+		}
+		if portsGiven[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portsGiven[port] = true
+		return port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("loopback: no free port left in %d-%d", fixedPortLow, fixedPortHigh)
 }

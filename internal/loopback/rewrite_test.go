@@ -97,3 +97,20 @@ func TestDialerAllowsLoopback(t *testing.T) {
 	require.NoError(t, err)
 	c.Close()
 }
+
+func TestFreePortsAreOutsideTheEphemeralRangeAndNeverRepeat(t *testing.T) {
+	seen := map[int]bool{}
+	for i := 0; i < 50; i++ {
+		p, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < fixedPortLow || p > fixedPortHigh {
+			t.Fatalf("port %d is outside %d-%d", p, fixedPortLow, fixedPortHigh)
+		}
+		if seen[p] {
+			t.Fatalf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+}
