@@ -111,15 +111,17 @@ func ValidateJUnit(path string) (int, error) {
 					return bad("%s: testcase %q: <failure> without a message", where, c.Name)
 				}
 			}
-			if len(c.Failures) > 0 {
+			if len(c.Failures) > 0 || len(c.Errors) > 0 {
 				failures++
 			}
 		}
 		if n, _ := strconv.Atoi(suite.Tests); n != len(suite.Cases) {
 			return bad("%s: tests=%d but %d testcases", where, n, len(suite.Cases))
 		}
-		if n, _ := strconv.Atoi(suite.Failures); n != failures {
-			return bad("%s: failures=%d but %d failed testcases", where, n, failures)
+		nf, _ := strconv.Atoi(suite.Failures)
+		ne, _ := strconv.Atoi(suite.Errors)
+		if nf+ne != failures {
+			return bad("%s: failures=%d and errors=%d but %d testcases failed or erred", where, nf, ne, failures)
 		}
 		total += len(suite.Cases)
 	}
