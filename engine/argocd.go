@@ -186,6 +186,7 @@ type Engine struct {
 	kube       kubernetes.Interface
 	dyn        dynamic.Interface
 	procs      proc.Group
+	repoAddr   string
 	argocd     string
 	serverAddr string
 	redisAddr  string
@@ -351,6 +352,7 @@ func (e *Engine) start(ctx context.Context) error {
 	}
 
 	repoAddr := "127.0.0.1:" + strconv.Itoa(ports["repo"])
+	e.repoAddr = repoAddr
 	repoArgs := []string{"--address", "127.0.0.1", "--port", strconv.Itoa(ports["repo"]), "--disable-tls",
 		"--metrics-address", "127.0.0.1", "--metrics-port", strconv.Itoa(ports["repo-metrics"]),
 		"--redis", e.redisAddr, "--loglevel", "info"}
@@ -601,4 +603,28 @@ func splitYAML(b []byte) []yamlDoc {
 		cur = append(cur, l...)
 	}
 	return append(docs, yamlDoc{text: cur, line: start})
+}
+
+// Components lists the Argo CD processes a scenario may kill and restart.
+var Components = []string{"argocd-repo-server", "argocd-application-controller", "argocd-server", "argocd-notifications"}
+
+// RestartComponent kills one Argo CD component with SIGKILL (a crash) and
+// starts it again with the same flags, then waits until it serves again.
+func (e *Engine) RestartComponent(ctx context.Context, name string) error {
+	p, err := e.procs.Restart(name)
+	if err != nil {
+		return err
+	}
+	var ready func(context.Context) error
+	switch name {
+	case "argocd-server":
+		ready = proc.HTTPOK("http://" + e.serverAddr + "/healthz")
+	case "argocd-repo-server":
+		ready = proc.TCPOpen(e.repoAddr)
+	default:
+		return nil
+	}
+	var g proc.Group
+	g.Add(p)
+	return g.WaitFor(ctx, name+" serving again", 100*time.Millisecond, ready)
 }

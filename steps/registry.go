@@ -52,5 +52,6 @@ func (w *World) definitions() []StepDef {
 	defs = append(defs, w.notifySteps()...)
 	defs = append(defs, w.pipelineSteps()...)
 	defs = append(defs, w.promotionSteps()...)
+	defs = append(defs, w.faultSteps()...)
 	return defs
 }

@@ -147,6 +147,18 @@ func (p *Process) Stop(grace time.Duration) {
 	}
 }
 
+// Kill sends SIGKILL to the process group and waits for the process to end:
+// a crash, not a shutdown.
+func (p *Process) Kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
 // Group stops a set of processes in reverse start order.
 type Group struct {
 	mu    sync.Mutex
@@ -167,6 +179,28 @@ func (g *Group) Start(spec Spec) (*Process, error) {
 		return nil, err
 	}
 	g.Add(p)
+	return p, nil
+}
+
+// Restart kills the named member (SIGKILL, like a crash) and starts it
+// again with the same spec; the group then holds the new process.
+func (g *Group) Restart(name string) (*Process, error) {
+	old := g.Find(name)
+	if old == nil {
+		return nil, fmt.Errorf("proc: no process %s to restart", name)
+	}
+	old.Kill()
+	p, err := Start(old.Spec)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, q := range g.procs {
+		if q == old {
+			g.procs[i] = p
+		}
+	}
 	return p, nil
 }
 
