@@ -11,7 +11,9 @@ TEST_TIMEOUT ?= 80m
 
 NIGHTLY_ARGOCD ?= v3.2.11,v3.6.1
 
-.PHONY: run test prepare unit bench docs vet nightly
+FUZZTIME ?= 1m
+
+.PHONY: run test prepare unit bench docs vet nightly fuzz
 
 ## run: every feature on the default backend, report under reports/latest/
 run: prepare
@@ -29,6 +31,15 @@ prepare:
 nightly:
 	$(GO) run ./cmd/rehearse prepare --argocd-versions $(NIGHTLY_ARGOCD)
 	$(GO) run ./cmd/rehearse nightly --argocd-versions $(NIGHTLY_ARGOCD) --format $(FORMAT) features/
+
+## fuzz: each fuzz target of the parsers Rehearse owns, FUZZTIME each (default 1m)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzSet$$' -fuzztime $(FUZZTIME) ./fixtures/values/
+	$(GO) test -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $(FUZZTIME) ./internal/loopback/
+	$(GO) test -run '^$$' -fuzz '^FuzzRewriteText$$' -fuzztime $(FUZZTIME) ./internal/timescale/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSeed$$' -fuzztime $(FUZZTIME) ./reports/sequence/
+	$(GO) test -run '^$$' -fuzz '^FuzzCover$$' -fuzztime $(FUZZTIME) ./reports/sequence/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLogLine$$' -fuzztime $(FUZZTIME) ./engine/
 
 ## unit: fast tests only (no cluster, no Argo CD)
 unit:
