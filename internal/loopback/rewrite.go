@@ -67,7 +67,9 @@ func (r *Rewriter) Rules() map[string]string {
 }
 
 // Rewrite applies the longest matching rule. A URL that matches no rule is
-// returned unchanged if it is already local, else an *UnmappedError.
+// returned unchanged if it is already local, else an *UnmappedError. The
+// result is always a well-formed URL on the loopback network: a malformed
+// one (found by fuzzing: "http://host/%") is refused, not passed on.
 func (r *Rewriter) Rewrite(raw string) (string, error) {
 	r.mu.RLock()
 	var best string
@@ -79,7 +81,11 @@ func (r *Rewriter) Rewrite(raw string) (string, error) {
 	to := r.rules[best]
 	r.mu.RUnlock()
 	if best != "" {
-		return to + strings.TrimPrefix(raw, best), nil
+		out := to + strings.TrimPrefix(raw, best)
+		if err := CheckURL(out); err != nil {
+			return "", fmt.Errorf("rewriting %q: %w", raw, err)
+		}
+		return out, nil
 	}
 	if err := CheckURL(raw); err != nil {
 		var prefixes []string
