@@ -154,6 +154,7 @@ func Prepare(ctx context.Context, opts ...Option) error {
 type timings struct {
 	poll, jitter                    int // seconds
 	healBase, healCap, healCooldown int // seconds
+	repoErrorGrace                  int // seconds
 	revisionCache                   time.Duration
 }
 
@@ -174,6 +175,9 @@ func compress(s Settings) timings {
 		// same as the poll): compressed with it, or a poll would keep seeing
 		// the old commit for minutes of seed time.
 		revisionCache: sc.Convert("repo-server --revision-cache-expiration", 3*time.Minute),
+		// The controller ignores repo-server errors for this long (default
+		// 180 s) before it reports a ComparisonError.
+		repoErrorGrace: sc.WholeSeconds("controller --repo-error-grace-period-seconds", 180*time.Second),
 	}
 }
 
@@ -378,6 +382,7 @@ func (e *Engine) start(ctx context.Context) error {
 		"--self-heal-backoff-factor", strconv.Itoa(healFactor),
 		"--self-heal-backoff-cooldown-seconds", strconv.Itoa(e.timings.healCooldown),
 		"--self-heal-backoff-cap-seconds", strconv.Itoa(e.timings.healCap),
+		"--repo-error-grace-period-seconds", strconv.Itoa(e.timings.repoErrorGrace),
 		"--status-processors", "20", "--operation-processors", "10", "--loglevel", "info"}
 	controllerArgs = append(controllerArgs, e.settings.ControllerArgs...)
 	if _, err := e.startComponent("argocd-application-controller", controllerArgs); err != nil {

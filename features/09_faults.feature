@@ -53,3 +53,23 @@ Feature: Faults during the flows
     Then within 30s the application "q-sign" is synced to the pushed commit
     And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
     And within 30s the application "q-sign" is "Synced" and "Healthy"
+
+  Scenario: The Git server is down during polls: Argo CD reports it, and catches up when it returns
+    Given the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    When the Git server goes down
+    Then within 20s the application "q-sign" has a "ComparisonError" condition containing "connection refused"
+    And the deployment "keycloak" in "q-sign" stays at 1 replicas for 1 poll
+    When the Git server comes back
+    And the developer sets "replicaCount" to "2" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Two replicas"
+    Then within 20s the application "q-sign" is synced to the pushed commit
+    And within 20s the application "q-sign" has no "ComparisonError" condition
+    And within 30s the deployment "keycloak" in "q-sign" has 2 ready replicas
+
+  Scenario: A slow Git server delays the sync but loses nothing
+    Given the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    And the Git server answers every request 1s late
+    When the developer sets "replicaCount" to "2" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Two replicas"
+    Then within 30s the application "q-sign" is synced to the pushed commit
+    And within 30s the deployment "keycloak" in "q-sign" has 2 ready replicas
