@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -665,23 +666,10 @@ func (w *World) serviceServes(ctx context.Context, svc, ns, cluster, version, fo
 }
 
 func (w *World) podWaiting(ctx context.Context, seconds int, deployment, ns, reason, mention string) error {
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, deployment, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	selector := labels.SelectorFromSet(d.Spec.Selector.MatchLabels).String()
-	_, err = await.Eventually(ctx, fmt.Sprintf("a pod of %s/%s waiting with %s", ns, deployment, reason), time.Duration(seconds)*time.Second,
-		func(ctx context.Context) await.Result {
-			pods, err := e.Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
+	return w.awaitPods(ctx, deployment, ns, fmt.Sprintf("a pod of %s/%s waiting with %s", ns, deployment, reason), time.Duration(seconds)*time.Second,
+		func(pods []corev1.Pod) await.Result {
 			var seen []string
-			for _, p := range pods.Items {
+			for _, p := range pods {
 				for _, cs := range p.Status.ContainerStatuses {
 					if wt := cs.State.Waiting; wt != nil {
 						seen = append(seen, p.Name+": "+wt.Reason+" "+wt.Message)
@@ -693,7 +681,6 @@ func (w *World) podWaiting(ctx context.Context, seconds int, deployment, ns, rea
 			}
 			return await.Waiting("waiting containers: %v", seen)
 		})
-	return err
 }
 
 func (w *World) setCompressedSeconds(ctx context.Context, key string, seconds int, file, repo, message string) error {

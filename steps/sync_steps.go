@@ -356,23 +356,10 @@ func (w *World) podsCreatedAfterPush(ctx context.Context, seconds, count int, de
 	if err := w.requirePush(); err != nil {
 		return err
 	}
-	e, err := w.engine(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, deployment, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	selector := labels.SelectorFromSet(d.Spec.Selector.MatchLabels).String()
-	_, err = await.Eventually(ctx, fmt.Sprintf("%d new pods of %s/%s", count, ns, deployment), time.Duration(seconds)*time.Second,
-		func(ctx context.Context) await.Result {
-			pods, err := e.Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
+	return w.awaitPods(ctx, deployment, ns, fmt.Sprintf("%d new pods of %s/%s", count, ns, deployment), time.Duration(seconds)*time.Second,
+		func(pods []corev1.Pod) await.Result {
 			n := 0
-			for _, p := range pods.Items {
+			for _, p := range pods {
 				if !w.lastPush.podsBefore[p.UID] && podReady(&p) {
 					n++
 				}
@@ -380,8 +367,29 @@ func (w *World) podsCreatedAfterPush(ctx context.Context, seconds, count int, de
 			if n == count {
 				return await.Passed("%d ready pods created after the push", n)
 			}
-			return await.Waiting("%d ready pods created after the push (of %d)", n, len(pods.Items))
+			return await.Waiting("%d ready pods created after the push (of %d)", n, len(pods))
 		})
+}
+
+// awaitPods waits until check passes on the pods of a Deployment (found by
+// its selector) in the cluster Argo CD runs in.
+func (w *World) awaitPods(ctx context.Context, deployment, ns, what string, d time.Duration, check func([]corev1.Pod) await.Result) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	dep, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, deployment, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	selector := labels.SelectorFromSet(dep.Spec.Selector.MatchLabels).String()
+	_, err = await.Eventually(ctx, what, d, func(ctx context.Context) await.Result {
+		pods, err := e.Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		return check(pods.Items)
+	})
 	return err
 }
 
