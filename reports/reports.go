@@ -89,6 +89,7 @@ type FlowCoverage struct {
 // Coverage aggregates the scenarios' seed coverage per flow.
 func Coverage(scenarios []ScenarioOutcome) []FlowCoverage {
 	byFlow := map[int]*FlowCoverage{}
+	first := map[int]*sequence.Coverage{} // any scenario's steps list the flow's labels
 	seen := map[int]map[string]bool{}
 	var order []int
 	for _, s := range scenarios {
@@ -99,7 +100,7 @@ func Coverage(scenarios []ScenarioOutcome) []FlowCoverage {
 		fc, ok := byFlow[c.Flow]
 		if !ok {
 			fc = &FlowCoverage{Flow: c.Flow, Title: c.Title, Total: c.Total}
-			byFlow[c.Flow], seen[c.Flow] = fc, map[string]bool{}
+			byFlow[c.Flow], first[c.Flow], seen[c.Flow] = fc, c, map[string]bool{}
 			order = append(order, c.Flow)
 		}
 		for _, st := range c.Steps {
@@ -112,30 +113,15 @@ func Coverage(scenarios []ScenarioOutcome) []FlowCoverage {
 	var out []FlowCoverage
 	for _, n := range order {
 		fc := byFlow[n]
-		for _, s := range scenarios {
-			if s.Coverage == nil || s.Coverage.Flow != n {
-				continue
+		for _, st := range first[n].Steps {
+			if !seen[n][st.Step.Label] {
+				fc.Missing = append(fc.Missing, st.Step.Label)
 			}
-			for _, st := range s.Coverage.Steps {
-				if !seen[n][st.Step.Label] && !contains(fc.Missing, st.Step.Label) {
-					fc.Missing = append(fc.Missing, st.Step.Label)
-				}
-			}
-			break
 		}
 		fc.Observed = len(seen[n])
 		out = append(out, *fc)
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // DurationRewrite is one seed duration the time scale changed.
