@@ -68,6 +68,8 @@ type Settings struct {
 	// ControllerArgs are appended to the application-controller's flags
 	// (self-heal backoff and the like).
 	ControllerArgs []string
+	// HTTPProxy, when set, is the Argo Rollouts controller's HTTP_PROXY.
+	HTTPProxy string
 }
 
 // Option changes Settings.
@@ -134,13 +136,14 @@ func settings(opts []Option) (Settings, error) {
 	return s, nil
 }
 
-// Prepare builds Argo CD and its Helm CLI if they are not cached yet.
+// Prepare builds Argo CD, its Helm CLI and Argo Rollouts if they are not
+// cached yet.
 func Prepare(ctx context.Context, opts ...Option) error {
 	s, err := settings(opts)
 	if err != nil {
 		return err
 	}
-	for _, r := range []binaries.Recipe{HelmRecipe(s.Line), ArgoCDRecipe(s.Line)} {
+	for _, r := range []binaries.Recipe{HelmRecipe(s.Line), ArgoCDRecipe(s.Line), RolloutsRecipe(DefaultRolloutsVersion)} {
 		if _, err := s.Cache.Ensure(ctx, r); err != nil {
 			return err
 		}
@@ -199,6 +202,9 @@ type Engine struct {
 	// adminPassword is the password of Argo CD's admin account.
 	adminPassword string
 	timings       timings
+
+	rolloutsMu      sync.Mutex
+	rolloutsStarted bool
 }
 
 // Start installs Argo CD into the cluster behind kubeconfig (CRDs, config,

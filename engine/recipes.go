@@ -74,3 +74,18 @@ func HelmRecipe(l Line) binaries.Recipe {
 		Estimate: "2 to 4 minutes",
 	}
 }
+
+// DefaultRolloutsVersion is the Argo Rollouts controller Rehearse runs. It
+// declares go 1.26.10, newer than the machine's Go, hence the toolchain.
+const DefaultRolloutsVersion = "v1.10.2"
+
+// RolloutsRecipe builds the Argo Rollouts controller and copies its CRDs.
+func RolloutsRecipe(version string) binaries.Recipe {
+	return binaries.Recipe{
+		Name: "argo-rollouts", Module: "github.com/argoproj/argo-rollouts", Version: version, Toolchain: "go1.27.3",
+		Commands: []binaries.Command{{Package: "github.com/argoproj/argo-rollouts/cmd/rollouts-controller", Binary: "rollouts-controller"}},
+		LDFlags:  "-s -w -X github.com/argoproj/argo-rollouts/utils/version.version=" + version,
+		Files:    []string{"manifests/crds"},
+		Estimate: "about 2 minutes on 2 cores",
+	}
+}
