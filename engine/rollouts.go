@@ -4,12 +4,17 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rehearse/rehearse/internal/loopback"
 	"github.com/rehearse/rehearse/internal/proc"
@@ -98,4 +103,142 @@ func (e *Engine) RolloutsRunning() bool {
 	e.rolloutsMu.Lock()
 	defer e.rolloutsMu.Unlock()
 	return e.rolloutsStarted
+}
+
+var (
+	rolloutGVR     = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "rollouts"}
+	analysisRunGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "analysisruns"}
+)
+
+// Rollout is what the Argo Rollouts controller reports for one Rollout.
+type Rollout struct {
+	Name, Namespace string
+	Phase, Message  string // Healthy, Progressing, Paused, Degraded
+	// Step is status.currentStepIndex (canary), -1 when absent.
+	Step         int
+	Steps        int
+	Aborted      bool
+	PauseReasons []string // status.pauseConditions[].reason
+	StableHash   string   // status.stableRS
+	CurrentHash  string   // status.currentPodHash
+	// ActiveHash and PreviewHash are the blue-green Services' selectors.
+	ActiveHash, PreviewHash string
+}
+
+// Rollout reads a Rollout's status.
+func (e *Engine) Rollout(ctx context.Context, namespace, name string) (*Rollout, error) {
+	u, err := e.dyn.Resource(rolloutGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("rollout %s/%s: %w", namespace, name, err)
+	}
+	r := &Rollout{Name: name, Namespace: namespace, Step: -1}
+	r.Phase, _, _ = unstructured.NestedString(u.Object, "status", "phase")
+	r.Message, _, _ = unstructured.NestedString(u.Object, "status", "message")
+	if v, ok, _ := unstructured.NestedInt64(u.Object, "status", "currentStepIndex"); ok {
+		r.Step = int(v)
+	}
+	steps, _, _ := unstructured.NestedSlice(u.Object, "spec", "strategy", "canary", "steps")
+	r.Steps = len(steps)
+	r.Aborted, _, _ = unstructured.NestedBool(u.Object, "status", "abort")
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok {
+			reason, _ := m["reason"].(string)
+			r.PauseReasons = append(r.PauseReasons, reason)
+		}
+	}
+	r.StableHash, _, _ = unstructured.NestedString(u.Object, "status", "stableRS")
+	r.CurrentHash, _, _ = unstructured.NestedString(u.Object, "status", "currentPodHash")
+	r.ActiveHash, _, _ = unstructured.NestedString(u.Object, "status", "blueGreen", "activeSelector")
+	r.PreviewHash, _, _ = unstructured.NestedString(u.Object, "status", "blueGreen", "previewSelector")
+	return r, nil
+}
+
+// PromoteRollout does what `kubectl argo rollouts promote` does: it clears
+// the pause conditions (status subresource) and spec.paused, so a Rollout
+// paused by a step, by an inconclusive analysis or before a blue-green
+// switch goes on.
+func (e *Engine) PromoteRollout(ctx context.Context, namespace, name string) error {
+	ri := e.dyn.Resource(rolloutGVR).Namespace(namespace)
+	if _, err := ri.Patch(ctx, name, types.MergePatchType, []byte(`{"status":{"pauseConditions":null}}`), metav1.PatchOptions{}, "status"); err != nil {
+		return fmt.Errorf("promoting rollout %s/%s: %w", namespace, name, err)
+	}
+	if _, err := ri.Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"paused":false}}`), metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("promoting rollout %s/%s: %w", namespace, name, err)
+	}
+	return nil
+}
+
+// AnalysisRun is one run of an AnalysisTemplate and its measurements.
+type AnalysisRun struct {
+	Name, Phase, Message string
+	Created              time.Time
+	Metrics              []MetricResult
+}
+
+// MetricResult is one metric of an AnalysisRun.
+type MetricResult struct {
+	Name, Phase, Message                          string
+	Successful, Failed, Inconclusive, Error, Count int64
+	// Measurements are "phase value message" per measurement, in order.
+	Measurements []string
+}
+
+// AnalysisRuns lists the AnalysisRuns owned by a Rollout, oldest first.
+func (e *Engine) AnalysisRuns(ctx context.Context, namespace, rollout string) ([]AnalysisRun, error) {
+	list, err := e.dyn.Resource(analysisRunGVR).Namespace(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("analysis runs in %s: %w", namespace, err)
+	}
+	var out []AnalysisRun
+	for _, u := range list.Items {
+		owned := false
+		for _, o := range u.GetOwnerReferences() {
+			owned = owned || (o.Kind == "Rollout" && o.Name == rollout)
+		}
+		if !owned {
+			continue
+		}
+		run := AnalysisRun{Name: u.GetName(), Created: u.GetCreationTimestamp().Time}
+		run.Phase, _, _ = unstructured.NestedString(u.Object, "status", "phase")
+		run.Message, _, _ = unstructured.NestedString(u.Object, "status", "message")
+		results, _, _ := unstructured.NestedSlice(u.Object, "status", "metricResults")
+		for _, r := range results {
+			m, ok := r.(map[string]any)
+			if !ok {
+				continue
+			}
+			mr := MetricResult{}
+			mr.Name, _ = m["name"].(string)
+			mr.Phase, _ = m["phase"].(string)
+			mr.Message, _ = m["message"].(string)
+			mr.Successful, _, _ = unstructured.NestedInt64(m, "successful")
+			mr.Failed, _, _ = unstructured.NestedInt64(m, "failed")
+			mr.Inconclusive, _, _ = unstructured.NestedInt64(m, "inconclusive")
+			mr.Error, _, _ = unstructured.NestedInt64(m, "error")
+			mr.Count, _, _ = unstructured.NestedInt64(m, "count")
+			ms, _, _ := unstructured.NestedSlice(m, "measurements")
+			for _, x := range ms {
+				if mm, ok := x.(map[string]any); ok {
+					mr.Measurements = append(mr.Measurements, strings.TrimSpace(fmt.Sprintf("%v %v %v", mm["phase"], orEmpty(mm["value"]), orEmpty(mm["message"]))))
+				}
+			}
+			run.Metrics = append(run.Metrics, mr)
+		}
+		out = append(out, run)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+func orEmpty(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
 }

@@ -85,6 +85,12 @@ type Environment struct {
 	extra      map[string]clusters.Cluster
 	extraOrder []string
 
+	// proxyTable maps the addresses users' AnalysisTemplates name (the
+	// seed's Prometheus) to the scenario's local servers; proxy serves it
+	// to the Argo Rollouts controller as HTTP_PROXY.
+	proxyTable *loopback.Rewriter
+	proxy      *loopback.Proxy
+
 	memMu   sync.Mutex
 	peakRSS uint64 // highest sum over all stack processes seen by the sampler
 	peakBy  map[string]uint64
@@ -300,8 +306,12 @@ func (e *Environment) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.proxyTable = loopback.NewRewriter()
+	if e.proxy, err = loopback.StartProxy(e.proxyTable); err != nil {
+		return err
+	}
 	engOpts := []engine.Option{engine.WithVersion(e.opts.ArgoCDVersion), engine.WithCache(cache), engine.WithLogger(e.opts.Log),
-		engine.WithTimeScale(e.scale)}
+		engine.WithTimeScale(e.scale), engine.WithHTTPProxy(e.proxy.URL())}
 	if _, err := engine.LineFor(e.opts.ArgoCDVersion); err != nil {
 		return err
 	}
@@ -368,6 +378,9 @@ func (e *Environment) Close(ctx context.Context) error {
 	}
 	if e.registry != nil {
 		_ = e.registry.Close()
+	}
+	if e.proxy != nil {
+		_ = e.proxy.Close()
 	}
 	if e.workDir != "" {
 		_ = os.RemoveAll(e.workDir)

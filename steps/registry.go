@@ -53,5 +53,6 @@ func (w *World) definitions() []StepDef {
 	defs = append(defs, w.pipelineSteps()...)
 	defs = append(defs, w.promotionSteps()...)
 	defs = append(defs, w.faultSteps()...)
+	defs = append(defs, w.rolloutSteps()...)
 	return defs
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
+	"github.com/rehearse/rehearse/fixtures/traffic"
 	"github.com/rehearse/rehearse/fixtures/hooksink"
 	"github.com/rehearse/rehearse/fixtures/mailsink"
 	"github.com/rehearse/rehearse/internal/loopback"
@@ -61,6 +62,10 @@ type World struct {
 	undo         []func(context.Context) error // shared settings to restore, last first
 	integration  *integrationRun               // the last integration test run
 	mr           *gitserver.MergeRequest       // the scenario's merge request
+
+	prom       *prometheus                   // the scenario's Prometheus
+	users      map[string]*traffic.Generator // the seed's Users, by Service
+	usersSince map[string]time.Time
 
 	started  time.Time         // when the scenario began, for log windows
 	events   []sequence.Event  // interactions steps performed as people
@@ -122,7 +127,7 @@ func newWorld(env *Environment, scenario, id string) *World {
 		passwords: map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id,
 			jenkinsUser: "jenkins-" + id, leadUser: "lead-" + id},
 		newNamespaces: map[string]bool{}, commits: map[string]string{}, podRecorders: map[string]*podwatch.Recorder{},
-		appRoles: map[string]string{}}
+		appRoles: map[string]string{}, users: map[string]*traffic.Generator{}, usersSince: map[string]time.Time{}}
 }
 
 func (w *World) engine(ctx context.Context) (*engine.Engine, error) {
@@ -177,6 +182,13 @@ func (w *World) cleanup(ctx context.Context) error {
 	}
 	if w.ci != nil {
 		_ = w.ci.Close()
+	}
+	for _, g := range w.users {
+		g.Stop()
+	}
+	if w.prom != nil {
+		w.prom.stop()
+		_ = w.prom.server.Close()
 	}
 	for _, rec := range w.podRecorders {
 		rec.Stop()

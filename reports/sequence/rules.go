@@ -12,6 +12,9 @@ const (
 	Harbor     = "Harbor"
 	ArgoCD     = "ArgoCD"
 	Kubernetes = "Kubernetes"
+	Prometheus = "Prometheus"
+	Users      = "Users"
+	LB         = "Load Balancer"
 )
 
 // ClusterRole is the role of a named destination cluster.

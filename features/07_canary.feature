@@ -1,0 +1,42 @@
+@flow-7
+Feature: Canary deployment analysed with Prometheus metrics (seed flow 7)
+  q-sign runs as an Argo Rollouts canary with 10 replicas and no traffic
+  router, so the weight is the ratio of ready pods: one canary pod takes a
+  tenth of the users' requests. The AnalysisTemplate "canary-health" asks
+  Prometheus for the canary's error rate and 95th percentile latency (the
+  seed's error_rate and latency_p95) five times, a seed minute apart.
+  Durations are the seed's, compressed 60 times by a visible commit.
+
+  Background:
+    Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
+    And the seed's Harbor "192.168.0.11:30800" is served by the local registry
+    And the registry has the private project "qsign-prod"
+    And the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture
+    And the Git server hosts "root/q-sign-rollouts" from the "q-sign-rollouts" fixture
+    And Argo CD has repository credentials for "http://192.168.0.11:7780/"
+    And the Git server sends push webhooks to Argo CD
+    And Argo Rollouts runs in the cluster
+    And the durations in "canary" of "root/q-sign-rollouts" follow the run's time scale
+    And the seed's Prometheus "http://prometheus.monitoring.svc.cluster.local:9090" is served by the local Prometheus, scraping "q-sign" every 15s of seed time
+    And the admin applies the Application "applications/q-sign-canary.yaml"
+    And within 60s the application "q-sign" is "Synced" and "Healthy"
+    And within 30s the rollout "q-sign" in "q-sign" runs only "v1.0.0" on 10 ready pods
+    And users send 100 requests per second to the Service "q-sign" in "q-sign"
+
+  Scenario: A good canary is analysed at 10%, expanded to 50%, then to every pod (seed steps 1-9, 10a-15a)
+    Given the registry holds "qsign-prod/app:v2.0.0" built from the "q-sign-app" fixture with behaviour:
+      """
+      {"errorRate": 0, "latency": "150ms"}
+      """
+    When the developer sets "spec.template.spec.containers.0.image" to "192.168.0.11:30800/qsign-prod/app:v2.0.0" in "canary/rollout.yaml" of "root/q-sign-rollouts" and pushes "Release v2.0.0"
+    # Seed steps 1-6: one canary pod of ten takes a tenth of the requests.
+    Then within 40s the rollout "q-sign" in "q-sign" is at step 1 with 1 ready pod of "v2.0.0" and 9 of "v1.0.0"
+    And during 3s the users' requests to "q-sign" reach "v2.0.0" 10% of the time, within 3 points, and none fails
+    # Seed steps 7-9: five seed minutes of analysis, error rate and p95 within bounds.
+    And within 30s the latest analysis run of the rollout "q-sign" in "q-sign" is "Successful"
+    # Seed steps 10a-11a: half and half.
+    And within 30s the rollout "q-sign" in "q-sign" is at step 3 with 5 ready pods of "v2.0.0" and 5 of "v1.0.0"
+    # Seed steps 12a-15a.
+    And within 30s the rollout "q-sign" in "q-sign" runs only "v2.0.0" on 10 ready pods
+    And within 30s the rollout "q-sign" in "q-sign" is "Healthy"
+    And none of the users' requests to "q-sign" has failed

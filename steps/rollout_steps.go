@@ -1,0 +1,750 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/yaml"
+
+	"github.com/rehearse/rehearse/clusters/podruntime"
+	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/fixtures/metrics"
+	"github.com/rehearse/rehearse/fixtures/traffic"
+	"github.com/rehearse/rehearse/fixtures/values"
+	"github.com/rehearse/rehearse/fixtures/workspace"
+	"github.com/rehearse/rehearse/internal/await"
+	"github.com/rehearse/rehearse/internal/timescale"
+	"github.com/rehearse/rehearse/reports/sequence"
+)
+
+func (w *World) rolloutSteps() []StepDef {
+	return []StepDef{
+		{Pattern: `^Argo Rollouts runs in the cluster$`,
+			Doc:     "Starts the real Argo Rollouts controller (built from source) against the cluster, with its CRDs, once per run.",
+			Example: `Given Argo Rollouts runs in the cluster`,
+			Fn:      w.rolloutsRun},
+		{Pattern: `^the seed's Prometheus "([^"]*)" is served by the local Prometheus, scraping "([^"]*)" every (\d+)s of seed time$`,
+			Doc: "Starts the scenario's Prometheus: it scrapes the pods of the namespace annotated prometheus.io/scrape, on seed time, " +
+				"and answers PromQL (Prometheus's engine) on 127.0.0.1. The seed's URL is mapped to it for Argo Rollouts' providers.",
+			Example: `Given the seed's Prometheus "http://prometheus.monitoring.svc.cluster.local:9090" is served by the local Prometheus, scraping "q-sign" every 15s of seed time`,
+			Fn:      w.startPrometheus},
+		{Pattern: `^the durations in "([^"]*)" of "([^"]*)" follow the run's time scale$`,
+			Doc: "Commits and pushes, as the developer, the directory's Rollout, AnalysisTemplate and Deployment durations compressed to the run's " +
+				"time scale (pause, interval, initialDelay, scale-down delays, progress deadline); each rewrite is listed in the report.",
+			Example: `Given the durations in "canary" of "root/q-sign-rollouts" follow the run's time scale`,
+			Fn:      w.compressDurations},
+		{Pattern: `^users send (\d+) requests per second to the Service "([^"]*)" in "([^"]*)"$`,
+			Doc: "Starts the seed's Users: requests at that rate to the Service's ready endpoints (its EndpointSlices, round-robin), " +
+				"over the pod network; each request's status, latency and version is recorded until the scenario ends.",
+			Example: `Given users send 100 requests per second to the Service "q-sign" in "q-sign"`,
+			Fn:      w.startUsers},
+		{Pattern: `^within (\d+)s the rollout "([^"]*)" in "([^"]*)" is "([^"]*)"(?: with a message containing "([^"]*)")?$`,
+			Doc:     "Waits for the Rollout's status.phase (Healthy, Progressing, Paused, Degraded); the message text is matched against its message and pause reasons.",
+			Example: `Then within 30s the rollout "q-sign" in "q-sign" is "Degraded" with a message containing "RolloutAborted"`,
+			Fn:      w.rolloutPhase},
+		{Pattern: `^within (\d+)s the rollout "([^"]*)" in "([^"]*)" is at step (\d+) with (\d+) ready pods? of "([^"]*)" and (\d+) of "([^"]*)"$`,
+			Doc:     "Waits until the canary Rollout's currentStepIndex is that step and the ready pods per image tag are as given.",
+			Example: `Then within 40s the rollout "q-sign" in "q-sign" is at step 1 with 1 ready pod of "v2.0.0" and 10 of "v1.0.0"`,
+			Fn:      w.rolloutAtStep},
+		{Pattern: `^within (\d+)s the rollout "([^"]*)" in "([^"]*)" runs only "([^"]*)" on (\d+) ready pods?$`,
+			Doc:     "Waits until every pod of the Rollout runs that image tag, that many of them ready, and no other pod is left.",
+			Example: `Then within 30s the rollout "q-sign" in "q-sign" runs only "v2.0.0" on 10 ready pods`,
+			Fn:      w.rolloutRunsOnly},
+		{Pattern: `^the admin promotes the rollout "([^"]*)" in "([^"]*)"$`,
+			Doc:     "What `kubectl argo rollouts promote` does: clears the pause conditions and spec.paused.",
+			Example: `When the admin promotes the rollout "q-sign" in "q-sign"`,
+			Fn:      w.promoteRollout},
+		{Pattern: `^within (\d+)s the latest analysis run of the rollout "([^"]*)" in "([^"]*)" is "([^"]*)"(?: with a message containing "([^"]*)")?$`,
+			Doc: "Waits for the phase (Successful, Failed, Error, Inconclusive) of the Rollout's newest AnalysisRun; the text is matched " +
+				"against the run's and its metrics' messages and measurements. The measurements go to the report.",
+			Example: `Then within 30s the latest analysis run of the rollout "q-sign" in "q-sign" is "Failed" with a message containing "error-rate"`,
+			Fn:      w.analysisRunPhase},
+		{Pattern: `^during (\d+)s the users' requests to "([^"]*)" reach "([^"]*)" (\d+)% of the time, within (\d+) points, and none fails$`,
+			Doc:     "Measures the users' traffic for that long (real seconds): the share answered by that version, and no failed request.",
+			Example: `Then during 3s the users' requests to "q-sign" reach "v2.0.0" 10% of the time, within 4 points, and none fails`,
+			Fn:      w.trafficShare},
+		{Pattern: `^within (\d+)s the users' requests to "([^"]*)" reach only "([^"]*)"$`,
+			Doc:     "Waits until 20 requests in a row were answered by that version.",
+			Example: `Then within 10s the users' requests to "q-sign" reach only "v2.0.0"`,
+			Fn:      w.trafficOnly},
+		{Pattern: `^none of the users' requests to "([^"]*)" has failed(?:, and no answer was missing for more than (\d+)ms)?$`,
+			Doc:     "Every request sent to the Service since the users started was answered 2xx (optionally: no gap between successful answers longer than that).",
+			Example: `Then none of the users' requests to "q-sign" has failed, and no answer was missing for more than 500ms`,
+			Fn:      w.noFailedRequest},
+		{Pattern: `^Prometheus answers every query with an empty result$`,
+			Doc:     "Fault injection: the scenario's Prometheus answers every query successfully with no series (as a wrong label or a missing scrape would).",
+			Example: `When Prometheus answers every query with an empty result`,
+			Fn:      w.prometheusEmpty},
+		{Pattern: `^the admin applies "([^"]*)" of "([^"]*)" to the namespace "([^"]*)" with kubectl$`,
+			Doc:     "Server-side applies the file's objects, as in the repository's main branch, into the namespace (kubectl apply --server-side).",
+			Example: `When the admin applies "manual/green-deployment.yaml" of "root/q-sign-rollouts" to the namespace "q-sign" with kubectl`,
+			Fn:      w.kubectlApply},
+		{Pattern: `^within (\d+)s all (\d+) pods labelled "([^"]*)" in "([^"]*)" are ready$`,
+			Doc:     "The seed's `kubectl get pods -l version=v2.0.0`: exactly that many pods match, all Ready.",
+			Example: `Then within 30s all 3 pods labelled "version=v2.0.0" in "q-sign" are ready`,
+			Fn:      w.labelledPodsReady},
+		{Pattern: `^the admin's smoke test of the pods labelled "([^"]*)" in "([^"]*)" passes$`,
+			Doc:     "Sends 20 requests to each matching pod directly (pod network) and expects 200 from every one.",
+			Example: `When the admin's smoke test of the pods labelled "version=v2.0.0" in "q-sign" passes`,
+			Fn:      w.smokeTest},
+		{Pattern: `^the admin patches the selector of the Service "([^"]*)" in "([^"]*)" to "([^"]*)" with kubectl$`,
+			Doc:     "The seed's `kubectl patch service`: sets one selector label (key=value).",
+			Example: `When the admin patches the selector of the Service "q-sign" in "q-sign" to "version=v2.0.0" with kubectl`,
+			Fn:      w.patchSelector},
+		{Pattern: `^the admin monitors the error rate of "([^"]*)" in Prometheus for (\d+) minutes? of seed time and sees no errors$`,
+			Doc: "For that long (compressed), queries Prometheus every seed 15 s for the namespace's 5xx rate and requires 0, and the users' " +
+				"requests meanwhile all succeed.",
+			Example: `Then the admin monitors the error rate of "q-sign" in Prometheus for 5 minutes of seed time and sees no errors`,
+			Fn:      w.monitorNoErrors},
+		{Pattern: `^the admin deletes the deployment "([^"]*)" in "([^"]*)" with kubectl$`,
+			Doc:     "Deletes the Deployment (foreground: its pods go with it).",
+			Example: `When the admin deletes the deployment "q-sign-blue" in "q-sign" with kubectl`,
+			Fn:      w.deleteDeployment},
+		{Pattern: `^within (\d+)s no pod labelled "([^"]*)" is left in "([^"]*)"$`,
+			Doc:     "Waits until no pod matches the label selector.",
+			Example: `Then within 30s no pod labelled "version=v1.0.0" is left in "q-sign"`,
+			Fn:      w.noLabelledPods},
+	}
+}
+
+func (w *World) rolloutsRun(ctx context.Context) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := e.StartRollouts(ctx); err != nil {
+		return err
+	}
+	if d := time.Since(start); d > 50*time.Millisecond {
+		w.note("Argo Rollouts %s started in %s", engine.DefaultRolloutsVersion, d.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// prometheus is the scenario's Prometheus.
+type prometheus struct {
+	server  *metrics.Server
+	scraper *metrics.Scraper
+	stop    context.CancelFunc
+	url     string // the seed's address
+}
+
+func (w *World) startPrometheus(ctx context.Context, seedURL, namespace string, every int) error {
+	if w.prom != nil {
+		return fmt.Errorf("the scenario's Prometheus is already running (for %s)", w.prom.url)
+	}
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	if every <= 0 {
+		return fmt.Errorf("scrape interval must be at least 1s, got %ds", every)
+	}
+	scale := w.env.Scale()
+	clock := metrics.Clock{Origin: time.Now(), Factor: scale.Factor()}
+	store := metrics.NewStore()
+	srv := metrics.NewServer(store, clock)
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	scraper := metrics.NewScraper(store, clock, e.Kube(), podruntime.Dial)
+	scraper.Watch(namespace)
+	runCtx, cancel := context.WithCancel(context.Background())
+	interval := scale.Convert("Prometheus scrape_interval", time.Duration(every)*time.Second)
+	go scraper.Run(runCtx, interval)
+	w.prom = &prometheus{server: srv, scraper: scraper, stop: cancel, url: seedURL}
+	if !strings.HasSuffix(seedURL, "/") {
+		seedURL += "/"
+	}
+	if err := w.env.proxyTable.Map(seedURL, srv.URL()+"/"); err != nil {
+		return err
+	}
+	return w.rewriter.Map(seedURL, srv.URL()+"/")
+}
+
+func (w *World) compressDurations(ctx context.Context, dir, repo string) error {
+	scale := w.env.Scale()
+	var rewrites []string
+	err := w.pushChange(ctx, fmt.Sprintf("Compress %s durations to the rehearsal's time scale (%gx)", dir, scale.Factor()), repo, "main",
+		func(ws *workspace.Workspace) error {
+			entries, err := os.ReadDir(filepath.Join(ws.Dir, filepath.FromSlash(dir)))
+			if err != nil {
+				return fmt.Errorf("%s of %s: %w", dir, repo, err)
+			}
+			for _, ent := range entries {
+				if ent.IsDir() || !(strings.HasSuffix(ent.Name(), ".yaml") || strings.HasSuffix(ent.Name(), ".yml")) {
+					continue
+				}
+				file := path.Join(dir, ent.Name())
+				doc, err := ws.ReadFile(file)
+				if err != nil {
+					return err
+				}
+				fields, err := values.Durations(doc)
+				if err != nil {
+					return fmt.Errorf("%s: %w", file, err)
+				}
+				for _, f := range fields {
+					where := file + " " + f.Path
+					seed, err := timescale.ParseSeed(f.Value)
+					if err != nil {
+						return fmt.Errorf("%s: %w", where, err)
+					}
+					var out string
+					if f.WholeSeconds {
+						secs := scale.WholeSeconds(where, seed)
+						out = fmt.Sprint(secs)
+						if !isNumber(f.Value) {
+							out += "s"
+						}
+					} else if out, err = scale.RewriteText(where, f.Value); err != nil {
+						return err
+					}
+					if doc, err = values.Set(doc, f.Path, out); err != nil {
+						return fmt.Errorf("%s: %w", file, err)
+					}
+					rewrites = append(rewrites, fmt.Sprintf("%s: %s -> %s", where, f.Value, out))
+				}
+				if err := ws.WriteFile(file, doc); err != nil {
+					return err
+				}
+			}
+			if len(rewrites) == 0 {
+				return fmt.Errorf("no Rollout, AnalysisTemplate or Deployment duration found in %s of %s", dir, repo)
+			}
+			return nil
+		})
+	if err == nil {
+		w.note("durations compressed in %s: %s", dir, strings.Join(rewrites, "; "))
+	}
+	return err
+}
+
+func isNumber(s string) bool {
+	_, err := fmt.Sscanf(s, "%f", new(float64))
+	return err == nil && !strings.ContainsAny(s, "hmsu")
+}
+
+func (w *World) startUsers(ctx context.Context, rate int, svc, ns string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	if w.users[svc] != nil {
+		return fmt.Errorf("users already send requests to the Service %q", svc)
+	}
+	g, err := traffic.Start(ctx, e.Kube(), podruntime.Dial, ns, svc, float64(rate))
+	if err != nil {
+		return err
+	}
+	w.users[svc] = g
+	w.usersSince[svc] = time.Now()
+	w.observe(sequence.Users, sequence.Kubernetes, fmt.Sprintf("Traffic (%d requests/s to Service %s)", rate, svc))
+	return nil
+}
+
+func (w *World) generator(svc string) (*traffic.Generator, error) {
+	g := w.users[svc]
+	if g == nil {
+		return nil, fmt.Errorf("no users send requests to the Service %q (add: users send N requests per second to the Service %q in ...)", svc, svc)
+	}
+	return g, nil
+}
+
+func (w *World) rolloutPhase(ctx context.Context, seconds int, name, ns, phase, text string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = await.Eventually(ctx, fmt.Sprintf("rollout %s/%s to be %s", ns, name, phase), time.Duration(seconds)*time.Second,
+		func(ctx context.Context) await.Result {
+			r, err := e.Rollout(ctx, ns, name)
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			saw := fmt.Sprintf("phase %s, message %q, pause reasons %v, step %d/%d", r.Phase, r.Message, r.PauseReasons, r.Step, r.Steps)
+			if r.Phase == phase && (text == "" || strings.Contains(r.Message+" "+strings.Join(r.PauseReasons, " "), text)) {
+				return await.Passed("%s", saw)
+			}
+			return await.Waiting("%s", saw)
+		})
+	return err
+}
+
+// rolloutPods lists the Rollout's pods (by its selector) with their image tag.
+func (w *World) rolloutPods(ctx context.Context, ns, name string) ([]corev1.Pod, error) {
+	e := w.env.Engine()
+	u, err := w.dynamic().Resource(rolloutResource).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	sel, _, _ := unstructured.NestedStringMap(u.Object, "spec", "selector", "matchLabels")
+	var parts []string
+	for k, v := range sel {
+		parts = append(parts, k+"="+v)
+	}
+	sort.Strings(parts)
+	pods, err := e.Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: strings.Join(parts, ",")})
+	if err != nil {
+		return nil, err
+	}
+	return pods.Items, nil
+}
+
+func imageTag(p *corev1.Pod) string {
+	if len(p.Spec.Containers) == 0 {
+		return ""
+	}
+	img := p.Spec.Containers[0].Image
+	if i := strings.LastIndex(img, ":"); i >= 0 && !strings.Contains(img[i:], "/") {
+		return img[i+1:]
+	}
+	return "latest"
+}
+
+// readyByTag counts ready pods per image tag, and all live pods.
+func readyByTag(pods []corev1.Pod) (ready map[string]int, live int) {
+	ready = map[string]int{}
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		live++
+		if podReady(p) {
+			ready[imageTag(p)]++
+		}
+	}
+	return ready, live
+}
+
+func (w *World) rolloutAtStep(ctx context.Context, seconds int, name, ns string, step, nA int, tagA string, nB int, tagB string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	// A step can be short: the states passed through are part of the
+	// message when the wait gives up.
+	var states []string
+	_, err = await.Eventually(ctx, fmt.Sprintf("rollout %s/%s at step %d with %d %s and %d %s ready", ns, name, step, nA, tagA, nB, tagB),
+		time.Duration(seconds)*time.Second, func(ctx context.Context) await.Result {
+			r, err := e.Rollout(ctx, ns, name)
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			pods, err := w.rolloutPods(ctx, ns, name)
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			ready, _ := readyByTag(pods)
+			saw := fmt.Sprintf("phase %s, step %d/%d, ready pods by tag %v", r.Phase, r.Step, r.Steps, ready)
+			if len(states) == 0 || states[len(states)-1] != saw {
+				states = append(states, saw)
+			}
+			if len(states) > 1 {
+				saw += " (states seen: " + strings.Join(states, " → ") + ")"
+			}
+			if r.Phase == "Degraded" {
+				return await.Failed("%s: %s", saw, r.Message)
+			}
+			if r.Step == step && ready[tagA] == nA && ready[tagB] == nB {
+				return await.Passed("%s", saw)
+			}
+			return await.Waiting("%s", saw)
+		})
+	return err
+}
+
+func (w *World) rolloutRunsOnly(ctx context.Context, seconds int, name, ns, tag string, n int) error {
+	if _, err := w.engine(ctx); err != nil {
+		return err
+	}
+	_, err := await.Eventually(ctx, fmt.Sprintf("rollout %s/%s to run only %s on %d ready pods", ns, name, tag, n),
+		time.Duration(seconds)*time.Second, func(ctx context.Context) await.Result {
+			pods, err := w.rolloutPods(ctx, ns, name)
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			ready, live := readyByTag(pods)
+			if ready[tag] == n && live == n {
+				return await.Passed("%d ready pods of %s", n, tag)
+			}
+			return await.Waiting("%d live pods, ready by tag %v", live, ready)
+		})
+	return err
+}
+
+func (w *World) promoteRollout(ctx context.Context, name, ns string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	w.observe(sequence.Admin, sequence.Kubernetes, "kubectl argo rollouts promote "+name)
+	return e.PromoteRollout(ctx, ns, name)
+}
+
+func (w *World) analysisRunPhase(ctx context.Context, seconds int, rollout, ns, phase, text string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	var last engine.AnalysisRun
+	_, err = await.Eventually(ctx, fmt.Sprintf("the latest analysis run of rollout %s/%s to be %s", ns, rollout, phase),
+		time.Duration(seconds)*time.Second, func(ctx context.Context) await.Result {
+			runs, err := e.AnalysisRuns(ctx, ns, rollout)
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			if len(runs) == 0 {
+				return await.Waiting("no analysis run yet")
+			}
+			last = runs[len(runs)-1]
+			all := describeRun(last)
+			if last.Phase == phase && (text == "" || strings.Contains(all, text)) {
+				return await.Passed("%s", all)
+			}
+			return await.Waiting("%s", all)
+		})
+	if last.Name != "" {
+		w.note("analysis run %s: %s", last.Name, describeRun(last))
+		w.observe(sequence.ArgoCD, sequence.ArgoCD, fmt.Sprintf("Analyze metrics: analysis run %s", last.Phase))
+	}
+	return err
+}
+
+func describeRun(r engine.AnalysisRun) string {
+	parts := []string{fmt.Sprintf("%s %s %q", r.Name, r.Phase, r.Message)}
+	for _, m := range r.Metrics {
+		parts = append(parts, fmt.Sprintf("%s: %s %q (successful %d, failed %d, inconclusive %d, error %d) [%s]",
+			m.Name, m.Phase, m.Message, m.Successful, m.Failed, m.Inconclusive, m.Error, strings.Join(m.Measurements, "; ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (w *World) trafficShare(ctx context.Context, seconds int, svc, version string, percent, tolerance int) error {
+	g, err := w.generator(svc)
+	if err != nil {
+		return err
+	}
+	from := time.Now()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(seconds) * time.Second):
+	}
+	// Requests still in flight at the end are not counted.
+	to := time.Now().Add(-500 * time.Millisecond)
+	s := traffic.Summarize(g.Records(from), from, to)
+	w.note("traffic to %s during %ds: %s", svc, seconds, s)
+	share := s.Share(version) * 100
+	if s.Failed > 0 {
+		return fmt.Errorf("%d of %d requests failed: %s", s.Failed, s.Total, s)
+	}
+	if math.Abs(share-float64(percent)) > float64(tolerance) {
+		return fmt.Errorf("%s answered %.1f%% of the requests, want %d%% within %d points: %s", version, share, percent, tolerance, s)
+	}
+	w.observe(sequence.Kubernetes, sequence.Kubernetes, fmt.Sprintf("Route %.0f%% → %s", share, version))
+	return nil
+}
+
+func (w *World) trafficOnly(ctx context.Context, seconds int, svc, version string) error {
+	g, err := w.generator(svc)
+	if err != nil {
+		return err
+	}
+	_, err = await.Eventually(ctx, fmt.Sprintf("the users' requests to %s to reach only %s", svc, version), time.Duration(seconds)*time.Second,
+		func(context.Context) await.Result {
+			rs := g.Records(time.Now().Add(-5 * time.Second))
+			// Requests sent in the last 0.5 s may still be in flight.
+			for len(rs) > 0 && time.Since(rs[len(rs)-1].At) < 500*time.Millisecond {
+				rs = rs[:len(rs)-1]
+			}
+			if len(rs) < 20 {
+				return await.Waiting("%d recent requests", len(rs))
+			}
+			tail := rs[len(rs)-20:]
+			for _, r := range tail {
+				if !r.OK() || r.Version != version {
+					return await.Waiting("recent answers: %s", traffic.Summarize(tail, tail[0].At, time.Now()))
+				}
+			}
+			return await.Passed("the last 20 requests were answered by %s", version)
+		})
+	if err == nil {
+		w.observe(sequence.LB, sequence.Kubernetes, "Route traffic to "+version)
+	}
+	return err
+}
+
+func (w *World) noFailedRequest(ctx context.Context, svc, gapMillis string) error {
+	g, err := w.generator(svc)
+	if err != nil {
+		return err
+	}
+	to := time.Now().Add(-500 * time.Millisecond)
+	s := traffic.Summarize(g.Records(w.usersSince[svc]), w.usersSince[svc], to)
+	w.note("users' requests to %s since they started: %s", svc, s)
+	if s.Total == 0 {
+		return fmt.Errorf("no request was sent to %s", svc)
+	}
+	if s.Failed > 0 {
+		return fmt.Errorf("%d of %d requests to %s failed: %s", s.Failed, s.Total, svc, s)
+	}
+	if gapMillis != "" {
+		var ms int
+		fmt.Sscan(gapMillis, &ms)
+		if s.LongestGap > time.Duration(ms)*time.Millisecond {
+			return fmt.Errorf("no successful answer for %s at one point (allowed %dms): %s", s.LongestGap.Round(time.Millisecond), ms, s)
+		}
+	}
+	return nil
+}
+
+func (w *World) prometheusEmpty(ctx context.Context) error {
+	if w.prom == nil {
+		return fmt.Errorf("no Prometheus in this scenario")
+	}
+	w.prom.server.SetEmpty(true)
+	w.observe(sequence.Prometheus, sequence.Prometheus, "fault: every query answers an empty result")
+	return nil
+}
+
+var rolloutResource = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "rollouts"}
+
+func (w *World) dynamic() dynamic.Interface {
+	d, _ := dynamic.NewForConfig(w.env.Engine().RESTConfig())
+	return d
+}
+
+func (w *World) kubectlApply(ctx context.Context, file, repo, ns string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := w.gitServer()
+	if err != nil {
+		return err
+	}
+	ws, err := workspace.Clone(s.RepoURL(repo), "main", adminUser, w.passwords[adminUser])
+	if err != nil {
+		return err
+	}
+	defer ws.Close()
+	doc, err := ws.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("%s of %s: %w", file, repo, err)
+	}
+	var obj unstructured.Unstructured
+	if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
+		return fmt.Errorf("%s of %s: %w", file, repo, err)
+	}
+	if obj.GetKind() == "" || obj.GetName() == "" {
+		return fmt.Errorf("%s of %s: not a Kubernetes object (kind and metadata.name are required)", file, repo)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(e.RESTConfig())
+	if err != nil {
+		return err
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	gvk := obj.GroupVersionKind()
+	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return fmt.Errorf("%s of %s: %w", file, repo, err)
+	}
+	obj.SetNamespace(ns)
+	data, err := obj.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	force := true
+	if _, err := w.dynamic().Resource(m.Resource).Namespace(ns).Patch(ctx, obj.GetName(), types.ApplyPatchType, data,
+		metav1.PatchOptions{FieldManager: "kubectl", Force: &force}); err != nil {
+		return fmt.Errorf("kubectl apply %s of %s: %w", file, repo, err)
+	}
+	if err := w.watchPods(ctx, "", ns); err != nil {
+		return err
+	}
+	w.observe(sequence.Admin, sequence.Kubernetes, "kubectl apply "+path.Base(file))
+	return nil
+}
+
+func (w *World) labelledPods(ctx context.Context, selector, ns string) ([]corev1.Pod, error) {
+	pods, err := w.env.Engine().Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	var live []corev1.Pod
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			live = append(live, p)
+		}
+	}
+	return live, nil
+}
+
+func (w *World) labelledPodsReady(ctx context.Context, seconds, n int, selector, ns string) error {
+	if _, err := w.engine(ctx); err != nil {
+		return err
+	}
+	_, err := await.Eventually(ctx, fmt.Sprintf("%d ready pods labelled %s in %s", n, selector, ns), time.Duration(seconds)*time.Second,
+		func(ctx context.Context) await.Result {
+			pods, err := w.labelledPods(ctx, selector, ns)
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			ready := 0
+			for i := range pods {
+				if podReady(&pods[i]) {
+					ready++
+				}
+			}
+			if ready == n && len(pods) == n {
+				return await.Passed("%d/%d ready", ready, len(pods))
+			}
+			return await.Waiting("%d/%d ready", ready, len(pods))
+		})
+	if err == nil {
+		w.observe(sequence.Admin, sequence.Kubernetes, "kubectl get pods -l "+selector)
+		w.observe(sequence.Kubernetes, sequence.Admin, fmt.Sprintf("All pods ready (%d/%d)", n, n))
+	}
+	return err
+}
+
+func (w *World) smokeTest(ctx context.Context, selector, ns string) error {
+	if _, err := w.engine(ctx); err != nil {
+		return err
+	}
+	pods, err := w.labelledPods(ctx, selector, ns)
+	if err != nil {
+		return err
+	}
+	if len(pods) == 0 {
+		return fmt.Errorf("no pod labelled %s in %s to smoke-test", selector, ns)
+	}
+	w.observe(sequence.Admin, sequence.Kubernetes, "Smoke tests on "+selector)
+	for _, p := range pods {
+		port := 8080
+		if len(p.Spec.Containers) > 0 && len(p.Spec.Containers[0].Ports) > 0 {
+			port = int(p.Spec.Containers[0].Ports[0].ContainerPort)
+		}
+		for i := 0; i < 20; i++ {
+			if _, err := getVersion(ctx, fmt.Sprintf("http://%s:%d/", p.Status.PodIP, port)); err != nil {
+				return fmt.Errorf("smoke test of pod %s: request %d: %w", p.Name, i+1, err)
+			}
+		}
+	}
+	w.observe(sequence.Kubernetes, sequence.Admin, "Tests passed")
+	return nil
+}
+
+func (w *World) patchSelector(ctx context.Context, svc, ns, label string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	k, v, ok := strings.Cut(label, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q: give the selector label as key=value", label)
+	}
+	patch := fmt.Sprintf(`{"spec":{"selector":{%q:%q}}}`, k, v)
+	if _, err := e.Kube().CoreV1().Services(ns).Patch(ctx, svc, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: "kubectl"}); err != nil {
+		return fmt.Errorf("kubectl patch service %s: %w", svc, err)
+	}
+	w.observe(sequence.Admin, sequence.Kubernetes, fmt.Sprintf("kubectl patch service %s selector: %s", svc, label))
+	return nil
+}
+
+func (w *World) monitorNoErrors(ctx context.Context, ns string, minutes int) error {
+	if w.prom == nil {
+		return fmt.Errorf("no Prometheus in this scenario")
+	}
+	seed := time.Duration(minutes) * time.Minute
+	real := w.env.Scale().Convert("the admin's monitoring of "+ns, seed)
+	query := fmt.Sprintf(`sum(rate(http_requests_total{namespace=%q,code=~"5.."}[1m])) or vector(0)`, ns)
+	every := w.env.Scale().Real(15 * time.Second)
+	w.observe(sequence.Admin, sequence.Kubernetes, fmt.Sprintf("Monitor metrics (%d min)", minutes))
+	from := time.Now()
+	deadline := from.Add(real)
+	checks := 0
+	for time.Now().Before(deadline) {
+		v, err := w.prom.server.Eval(ctx, query, w.prom.server.Now())
+		if err != nil {
+			return fmt.Errorf("monitoring %s: %w", ns, err)
+		}
+		if len(v) != 1 || v[0].F != 0 {
+			return fmt.Errorf("monitoring %s: %s = %v after %s: errors detected", ns, query, v, time.Since(from).Round(time.Millisecond))
+		}
+		checks++
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+	}
+	for svc, g := range w.users {
+		s := traffic.Summarize(g.Records(from), from, time.Now().Add(-500*time.Millisecond))
+		if s.Failed > 0 {
+			return fmt.Errorf("users of %s saw failures while monitoring: %s", svc, s)
+		}
+	}
+	w.note("monitored %s for %s of seed time (%s real): %d checks of %s, all 0", ns, seed, real, checks, query)
+	w.observe(sequence.Kubernetes, sequence.Admin, "No errors detected")
+	return nil
+}
+
+func (w *World) deleteDeployment(ctx context.Context, name, ns string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	fg := metav1.DeletePropagationForeground
+	if err := e.Kube().AppsV1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("kubectl delete deployment %s: not found in %s", name, ns)
+		}
+		return err
+	}
+	w.observe(sequence.Admin, sequence.Kubernetes, "kubectl delete deployment "+name)
+	return nil
+}
+
+func (w *World) noLabelledPods(ctx context.Context, seconds int, selector, ns string) error {
+	if _, err := w.engine(ctx); err != nil {
+		return err
+	}
+	_, err := await.Eventually(ctx, fmt.Sprintf("no pod labelled %s in %s", selector, ns), time.Duration(seconds)*time.Second,
+		func(ctx context.Context) await.Result {
+			pods, err := w.env.Engine().Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			if len(pods.Items) == 0 {
+				return await.Passed("none left")
+			}
+			var names []string
+			for _, p := range pods.Items {
+				names = append(names, p.Name)
+			}
+			return await.Waiting("still there: %s", strings.Join(names, ", "))
+		})
+	return err
+}
+
