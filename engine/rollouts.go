@@ -178,7 +178,7 @@ type AnalysisRun struct {
 
 // MetricResult is one metric of an AnalysisRun.
 type MetricResult struct {
-	Name, Phase, Message                          string
+	Name, Phase, Message                           string
 	Successful, Failed, Inconclusive, Error, Count int64
 	// Measurements are "phase value message" per measurement, in order.
 	Measurements []string

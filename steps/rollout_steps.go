@@ -747,4 +747,3 @@ func (w *World) noLabelledPods(ctx context.Context, seconds int, selector, ns st
 		})
 	return err
 }
-

@@ -16,9 +16,9 @@ import (
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
-	"github.com/rehearse/rehearse/fixtures/traffic"
 	"github.com/rehearse/rehearse/fixtures/hooksink"
 	"github.com/rehearse/rehearse/fixtures/mailsink"
+	"github.com/rehearse/rehearse/fixtures/traffic"
 	"github.com/rehearse/rehearse/internal/loopback"
 	"github.com/rehearse/rehearse/reports/sequence"
 )
