@@ -154,17 +154,48 @@ func (e *Engine) Rollout(ctx context.Context, namespace, name string) (*Rollout,
 	return r, nil
 }
 
-// PromoteRollout does what `kubectl argo rollouts promote` does: it clears
-// the pause conditions (status subresource) and spec.paused, so a Rollout
-// paused by a step, by an inconclusive analysis or before a blue-green
-// switch goes on.
+// PromoteRollout does what `kubectl argo rollouts promote` (no flags)
+// does, read from the plugin: spec.paused is cleared; pause conditions are
+// cleared; a canary paused by an inconclusive step analysis also leaves
+// the controller pause and moves to the next step, and a canary promoted in
+// the middle of an analysis or experiment step skips that step.
 func (e *Engine) PromoteRollout(ctx context.Context, namespace, name string) error {
 	ri := e.dyn.Resource(rolloutGVR).Namespace(namespace)
-	if _, err := ri.Patch(ctx, name, types.MergePatchType, []byte(`{"status":{"pauseConditions":null}}`), metav1.PatchOptions{}, "status"); err != nil {
+	u, err := ri.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
 		return fmt.Errorf("promoting rollout %s/%s: %w", namespace, name, err)
 	}
-	if _, err := ri.Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"paused":false}}`), metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("promoting rollout %s/%s: %w", namespace, name, err)
+	paused, _, _ := unstructured.NestedBool(u.Object, "spec", "paused")
+	steps, isCanary, _ := unstructured.NestedSlice(u.Object, "spec", "strategy", "canary", "steps")
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
+	controllerPause, _, _ := unstructured.NestedBool(u.Object, "status", "controllerPause")
+	analysis, _, _ := unstructured.NestedString(u.Object, "status", "canary", "currentStepAnalysisRunStatus", "status")
+	index, hasIndex, _ := unstructured.NestedInt64(u.Object, "status", "currentStepIndex")
+	if !hasIndex {
+		index = 0
+	}
+	next := index
+	if next < int64(len(steps)) {
+		next++
+	}
+	var status string
+	switch {
+	case isCanary && analysis == "Inconclusive" && len(conds) > 0 && controllerPause:
+		status = fmt.Sprintf(`{"status":{"pauseConditions":null,"controllerPause":false,"currentStepIndex":%d}}`, next)
+	case len(conds) > 0:
+		status = `{"status":{"pauseConditions":null}}`
+	case isCanary && len(steps) > 0:
+		status = fmt.Sprintf(`{"status":{"pauseConditions":null,"currentStepIndex":%d}}`, next)
+	}
+	if status != "" {
+		if _, err := ri.Patch(ctx, name, types.MergePatchType, []byte(status), metav1.PatchOptions{}, "status"); err != nil {
+			return fmt.Errorf("promoting rollout %s/%s: %w", namespace, name, err)
+		}
+	}
+	if paused {
+		if _, err := ri.Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"paused":false}}`), metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("promoting rollout %s/%s: %w", namespace, name, err)
+		}
 	}
 	return nil
 }

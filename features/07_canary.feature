@@ -40,3 +40,47 @@ Feature: Canary deployment analysed with Prometheus metrics (seed flow 7)
     And within 30s the rollout "q-sign" in "q-sign" runs only "v2.0.0" on 10 ready pods
     And within 30s the rollout "q-sign" in "q-sign" is "Healthy"
     And none of the users' requests to "q-sign" has failed
+
+  Scenario: A canary with 5% errors fails its analysis and is aborted: all traffic back to stable (seed steps 1-9, 10b-12b)
+    Given Argo CD sends e-mail notifications through the local mail server
+    And the registry holds "qsign-prod/app:v2.0.1" built from the "q-sign-app" fixture with behaviour:
+      """
+      {"errorRate": 0.05}
+      """
+    When the developer sets "spec.template.spec.containers.0.image" to "192.168.0.11:30800/qsign-prod/app:v2.0.1" in "canary/rollout.yaml" of "root/q-sign-rollouts" and pushes "Release v2.0.1"
+    Then within 40s the rollout "q-sign" in "q-sign" is at step 1 with 1 ready pod of "v2.0.1" and 9 of "v1.0.0"
+    And within 30s the latest analysis run of the rollout "q-sign" in "q-sign" is "Failed" with a message containing "error-rate"
+    And within 30s the rollout "q-sign" in "q-sign" is "Degraded" with a message containing "RolloutAborted"
+    # abortScaleDownDelaySeconds (30 s, 1 s compressed) later the canary pod is gone.
+    And within 30s the rollout "q-sign" in "q-sign" runs only "v1.0.0" on 10 ready pods
+    And within 10s the users' requests to "q-sign" reach only "v1.0.0"
+    And within 30s the application "q-sign" is "Synced" and "Degraded"
+    And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "q-sign", still after 1 poll
+
+  Scenario: A canary 400 ms slow is inconclusive: the rollout pauses until the admin promotes it
+    Given the registry holds "qsign-prod/app:v2.0.2" built from the "q-sign-app" fixture with behaviour:
+      """
+      {"latency": "400ms"}
+      """
+    When the developer sets "spec.template.spec.containers.0.image" to "192.168.0.11:30800/qsign-prod/app:v2.0.2" in "canary/rollout.yaml" of "root/q-sign-rollouts" and pushes "Release v2.0.2"
+    Then within 40s the latest analysis run of the rollout "q-sign" in "q-sign" is "Inconclusive" with a message containing "latency-p95"
+    And within 10s the rollout "q-sign" in "q-sign" is "Paused" with a message containing "InconclusiveAnalysisRun"
+    And the rollout "q-sign" in "q-sign" stays at step 1 with 1 ready pod of "v2.0.2" and 9 of "v1.0.0" for 3s
+    When the admin promotes the rollout "q-sign" in "q-sign"
+    Then within 30s the rollout "q-sign" in "q-sign" runs only "v2.0.2" on 10 ready pods
+    And within 30s the rollout "q-sign" in "q-sign" is "Healthy"
+    And none of the users' requests to "q-sign" has failed
+
+  # argo-rollouts#1466: an empty result must be an error, not a crash. Argo
+  # Rollouts retries an errored measurement after a fixed 10 s
+  # (DefaultErrorRetryInterval, real time: the time scale cannot shorten it),
+  # and gives up after more than 4 errors in a row (consecutiveErrorLimit).
+  Scenario: Prometheus answers an empty result: the measurements are errors and the canary is aborted
+    Given the registry holds "qsign-prod/app:v2.0.3" built from the "q-sign-app" fixture
+    And Prometheus answers every query with an empty result
+    When the developer sets "spec.template.spec.containers.0.image" to "192.168.0.11:30800/qsign-prod/app:v2.0.3" in "canary/rollout.yaml" of "root/q-sign-rollouts" and pushes "Release v2.0.3"
+    Then within 90s the latest analysis run of the rollout "q-sign" in "q-sign" is "Error" with a message containing "consecutiveErrors (5) > consecutiveErrorLimit (4)"
+    And the latest analysis run of the rollout "q-sign" in "q-sign" measured "no data returned from the metric provider"
+    And within 30s the rollout "q-sign" in "q-sign" is "Degraded" with a message containing "RolloutAborted"
+    And within 30s the rollout "q-sign" in "q-sign" runs only "v1.0.0" on 10 ready pods
+    And none of the users' requests to "q-sign" has failed

@@ -63,6 +63,10 @@ func (w *World) rolloutSteps() []StepDef {
 			Doc:     "Waits until the canary Rollout's currentStepIndex is that step and the ready pods per image tag are as given.",
 			Example: `Then within 40s the rollout "q-sign" in "q-sign" is at step 1 with 1 ready pod of "v2.0.0" and 10 of "v1.0.0"`,
 			Fn:      w.rolloutAtStep},
+		{Pattern: `^the rollout "([^"]*)" in "([^"]*)" stays at step (\d+) with (\d+) ready pods? of "([^"]*)" and (\d+) of "([^"]*)" for (\d+)s$`,
+			Doc:     "The canary Rollout holds that step and those ready pods the whole time (real seconds).",
+			Example: `Then the rollout "q-sign" in "q-sign" stays at step 1 with 1 ready pod of "v2.0.2" and 9 of "v1.0.0" for 3s`,
+			Fn:      w.rolloutStaysAtStep},
 		{Pattern: `^within (\d+)s the rollout "([^"]*)" in "([^"]*)" runs only "([^"]*)" on (\d+) ready pods?$`,
 			Doc:     "Waits until every pod of the Rollout runs that image tag, that many of them ready, and no other pod is left.",
 			Example: `Then within 30s the rollout "q-sign" in "q-sign" runs only "v2.0.0" on 10 ready pods`,
@@ -76,6 +80,10 @@ func (w *World) rolloutSteps() []StepDef {
 				"against the run's and its metrics' messages and measurements. The measurements go to the report.",
 			Example: `Then within 30s the latest analysis run of the rollout "q-sign" in "q-sign" is "Failed" with a message containing "error-rate"`,
 			Fn:      w.analysisRunPhase},
+		{Pattern: `^the latest analysis run of the rollout "([^"]*)" in "([^"]*)" measured "([^"]*)"$`,
+			Doc:     "One of the newest AnalysisRun's measurements (phase, value, message) contains the text.",
+			Example: `Then the latest analysis run of the rollout "q-sign" in "q-sign" measured "no data returned from the metric provider"`,
+			Fn:      w.analysisMeasured},
 		{Pattern: `^during (\d+)s the users' requests to "([^"]*)" reach "([^"]*)" (\d+)% of the time, within (\d+) points, and none fails$`,
 			Doc:     "Measures the users' traffic for that long (real seconds): the share answered by that version, and no failed request.",
 			Example: `Then during 3s the users' requests to "q-sign" reach "v2.0.0" 10% of the time, within 4 points, and none fails`,
@@ -336,40 +344,55 @@ func readyByTag(pods []corev1.Pod) (ready map[string]int, live int) {
 	return ready, live
 }
 
+// rolloutStepCheck checks a canary Rollout's step and ready pods per tag.
+// A step can be short: the states passed through are part of the message
+// when a wait gives up.
+func (w *World) rolloutStepCheck(e *engine.Engine, name, ns string, step, nA int, tagA string, nB int, tagB string) await.Check {
+	var states []string
+	return func(ctx context.Context) await.Result {
+		r, err := e.Rollout(ctx, ns, name)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		pods, err := w.rolloutPods(ctx, ns, name)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		ready, _ := readyByTag(pods)
+		saw := fmt.Sprintf("phase %s, step %d/%d, ready pods by tag %v", r.Phase, r.Step, r.Steps, ready)
+		if len(states) == 0 || states[len(states)-1] != saw {
+			states = append(states, saw)
+		}
+		if len(states) > 1 {
+			saw += " (states seen: " + strings.Join(states, " → ") + ")"
+		}
+		if r.Phase == "Degraded" {
+			return await.Failed("%s: %s", saw, r.Message)
+		}
+		if r.Step == step && ready[tagA] == nA && ready[tagB] == nB {
+			return await.Passed("%s", saw)
+		}
+		return await.Waiting("%s", saw)
+	}
+}
+
 func (w *World) rolloutAtStep(ctx context.Context, seconds int, name, ns string, step, nA int, tagA string, nB int, tagB string) error {
 	e, err := w.engine(ctx)
 	if err != nil {
 		return err
 	}
-	// A step can be short: the states passed through are part of the
-	// message when the wait gives up.
-	var states []string
 	_, err = await.Eventually(ctx, fmt.Sprintf("rollout %s/%s at step %d with %d %s and %d %s ready", ns, name, step, nA, tagA, nB, tagB),
-		time.Duration(seconds)*time.Second, func(ctx context.Context) await.Result {
-			r, err := e.Rollout(ctx, ns, name)
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			pods, err := w.rolloutPods(ctx, ns, name)
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			ready, _ := readyByTag(pods)
-			saw := fmt.Sprintf("phase %s, step %d/%d, ready pods by tag %v", r.Phase, r.Step, r.Steps, ready)
-			if len(states) == 0 || states[len(states)-1] != saw {
-				states = append(states, saw)
-			}
-			if len(states) > 1 {
-				saw += " (states seen: " + strings.Join(states, " → ") + ")"
-			}
-			if r.Phase == "Degraded" {
-				return await.Failed("%s: %s", saw, r.Message)
-			}
-			if r.Step == step && ready[tagA] == nA && ready[tagB] == nB {
-				return await.Passed("%s", saw)
-			}
-			return await.Waiting("%s", saw)
-		})
+		time.Duration(seconds)*time.Second, w.rolloutStepCheck(e, name, ns, step, nA, tagA, nB, tagB))
+	return err
+}
+
+func (w *World) rolloutStaysAtStep(ctx context.Context, name, ns string, step, nA int, tagA string, nB int, tagB string, seconds int) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = await.Consistently(ctx, fmt.Sprintf("rollout %s/%s to stay at step %d with %d %s and %d %s ready", ns, name, step, nA, tagA, nB, tagB),
+		time.Duration(seconds)*time.Second, w.rolloutStepCheck(e, name, ns, step, nA, tagA, nB, tagB))
 	return err
 }
 
@@ -428,6 +451,29 @@ func (w *World) analysisRunPhase(ctx context.Context, seconds int, rollout, ns, 
 		w.observe(sequence.ArgoCD, sequence.ArgoCD, fmt.Sprintf("Analyze metrics: analysis run %s", last.Phase))
 	}
 	return err
+}
+
+func (w *World) analysisMeasured(ctx context.Context, rollout, ns, text string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	runs, err := e.AnalysisRuns(ctx, ns, rollout)
+	if err != nil {
+		return err
+	}
+	if len(runs) == 0 {
+		return fmt.Errorf("rollout %s/%s has no analysis run", ns, rollout)
+	}
+	last := runs[len(runs)-1]
+	for _, m := range last.Metrics {
+		for _, x := range m.Measurements {
+			if strings.Contains(x, text) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no measurement of %s contains %q: %s", last.Name, text, describeRun(last))
 }
 
 func describeRun(r engine.AnalysisRun) string {
