@@ -203,6 +203,9 @@ func (e *Engine) PromoteRollout(ctx context.Context, namespace, name string) err
 // AnalysisRun is one run of an AnalysisTemplate and its measurements.
 type AnalysisRun struct {
 	Name, Phase, Message string
+	// Type is how the Rollout created it (its rollout-type label):
+	// Step, Background, PrePromotion or PostPromotion.
+	Type                 string
 	Created              time.Time
 	Metrics              []MetricResult
 }
@@ -230,7 +233,7 @@ func (e *Engine) AnalysisRuns(ctx context.Context, namespace, rollout string) ([
 		if !owned {
 			continue
 		}
-		run := AnalysisRun{Name: u.GetName(), Created: u.GetCreationTimestamp().Time}
+		run := AnalysisRun{Name: u.GetName(), Created: u.GetCreationTimestamp().Time, Type: u.GetLabels()["rollout-type"]}
 		run.Phase, _, _ = unstructured.NestedString(u.Object, "status", "phase")
 		run.Message, _, _ = unstructured.NestedString(u.Object, "status", "message")
 		results, _, _ := unstructured.NestedSlice(u.Object, "status", "metricResults")

@@ -75,9 +75,9 @@ func (w *World) rolloutSteps() []StepDef {
 			Doc:     "What `kubectl argo rollouts promote` does: clears the pause conditions and spec.paused.",
 			Example: `When the admin promotes the rollout "q-sign" in "q-sign"`,
 			Fn:      w.promoteRollout},
-		{Pattern: `^within (\d+)s the latest analysis run of the rollout "([^"]*)" in "([^"]*)" is "([^"]*)"(?: with a message containing "([^"]*)")?$`,
-			Doc: "Waits for the phase (Successful, Failed, Error, Inconclusive) of the Rollout's newest AnalysisRun; the text is matched " +
-				"against the run's and its metrics' messages and measurements. The measurements go to the report.",
+		{Pattern: `^within (\d+)s the latest (?:(pre-promotion|post-promotion) )?analysis run of the rollout "([^"]*)" in "([^"]*)" is "([^"]*)"(?: with a message containing "([^"]*)")?$`,
+			Doc: "Waits for the phase (Successful, Failed, Error, Inconclusive) of the Rollout's newest AnalysisRun (of that blue-green " +
+				"kind if given); the text is matched against the run's and its metrics' messages and measurements. The measurements go to the report.",
 			Example: `Then within 30s the latest analysis run of the rollout "q-sign" in "q-sign" is "Failed" with a message containing "error-rate"`,
 			Fn:      w.analysisRunPhase},
 		{Pattern: `^the latest analysis run of the rollout "([^"]*)" in "([^"]*)" measured "([^"]*)"$`,
@@ -96,6 +96,14 @@ func (w *World) rolloutSteps() []StepDef {
 			Doc:     "Every request sent to the Service since the users started was answered 2xx (optionally: no gap between successful answers longer than that).",
 			Example: `Then none of the users' requests to "q-sign" has failed, and no answer was missing for more than 500ms`,
 			Fn:      w.noFailedRequest},
+		{Pattern: `^the users' requests to "([^"]*)" never reached "([^"]*)"$`,
+			Doc:     "No request sent to the Service since the users started was answered by that version.",
+			Example: `Then the users' requests to "q-sign" never reached "v2.0.1"`,
+			Fn:      w.neverReached},
+		{Pattern: `^the namespace "([^"]*)" exists$`,
+			Doc:     "Creates the namespace if it is missing (kubectl create namespace); a namespace the run created is deleted at its end.",
+			Example: `Given the namespace "q-sign" exists`,
+			Fn:      w.namespaceExists},
 		{Pattern: `^Prometheus answers every query with an empty result$`,
 			Doc:     "Fault injection: the scenario's Prometheus answers every query successfully with no series (as a wrong label or a missing scrape would).",
 			Example: `When Prometheus answers every query with an empty result`,
@@ -424,7 +432,8 @@ func (w *World) promoteRollout(ctx context.Context, name, ns string) error {
 	return e.PromoteRollout(ctx, ns, name)
 }
 
-func (w *World) analysisRunPhase(ctx context.Context, seconds int, rollout, ns, phase, text string) error {
+func (w *World) analysisRunPhase(ctx context.Context, seconds int, kind, rollout, ns, phase, text string) error {
+	runType := map[string]string{"pre-promotion": "PrePromotion", "post-promotion": "PostPromotion"}[kind]
 	e, err := w.engine(ctx)
 	if err != nil {
 		return err
@@ -436,8 +445,17 @@ func (w *World) analysisRunPhase(ctx context.Context, seconds int, rollout, ns, 
 			if err != nil {
 				return await.Waiting("%v", err)
 			}
+			if runType != "" {
+				var of []engine.AnalysisRun
+				for _, r := range runs {
+					if r.Type == runType {
+						of = append(of, r)
+					}
+				}
+				runs = of
+			}
 			if len(runs) == 0 {
-				return await.Waiting("no analysis run yet")
+				return await.Waiting("no %sanalysis run yet", kind+" ")
 			}
 			last = runs[len(runs)-1]
 			all := describeRun(last)
@@ -564,6 +582,36 @@ func (w *World) noFailedRequest(ctx context.Context, svc, gapMillis string) erro
 	return nil
 }
 
+func (w *World) neverReached(ctx context.Context, svc, version string) error {
+	g, err := w.generator(svc)
+	if err != nil {
+		return err
+	}
+	s := traffic.Summarize(g.Records(w.usersSince[svc]), w.usersSince[svc], time.Now())
+	if n := s.ByVersion[version]; n > 0 {
+		return fmt.Errorf("%d requests to %s were answered by %s: %s", n, svc, version, s)
+	}
+	if s.Total == 0 {
+		return fmt.Errorf("no request was sent to %s", svc)
+	}
+	return nil
+}
+
+func (w *World) namespaceExists(ctx context.Context, ns string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = e.Kube().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	switch {
+	case err == nil:
+		w.newNamespaces[ns] = true
+	case !apierrors.IsAlreadyExists(err):
+		return err
+	}
+	return w.watchPods(ctx, "", ns)
+}
+
 func (w *World) prometheusEmpty(ctx context.Context) error {
 	if w.prom == nil {
 		return fmt.Errorf("no Prometheus in this scenario")
@@ -621,10 +669,33 @@ func (w *World) kubectlApply(ctx context.Context, file, repo, ns string) error {
 		return err
 	}
 	force := true
-	if _, err := w.dynamic().Resource(m.Resource).Namespace(ns).Patch(ctx, obj.GetName(), types.ApplyPatchType, data,
+	ri := w.dynamic().Resource(m.Resource).Namespace(ns)
+	if _, err := ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data,
 		metav1.PatchOptions{FieldManager: "kubectl", Force: &force}); err != nil {
 		return fmt.Errorf("kubectl apply %s of %s: %w", file, repo, err)
 	}
+	// What people create by hand is gone when the scenario ends, or it
+	// would meet the next scenario (a Deployment's pods matching a
+	// Rollout's selector).
+	name := obj.GetName()
+	w.undo = append(w.undo, func(ctx context.Context) error {
+		fg := metav1.DeletePropagationForeground
+		err := ri.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = await.Eventually(ctx, fmt.Sprintf("%s %s/%s to be deleted", obj.GetKind(), ns, name), 60*time.Second,
+			func(ctx context.Context) await.Result {
+				if _, err := ri.Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+					return await.Passed("deleted")
+				}
+				return await.Waiting("still there")
+			})
+		return err
+	})
 	if err := w.watchPods(ctx, "", ns); err != nil {
 		return err
 	}
