@@ -112,6 +112,11 @@ details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background
 {{if .Summary.Coverage}}<h2>Seed-step coverage</h2>
 <table><tr><th>flow</th><th>observed</th><th>missing steps</th></tr>
 {{range .Summary.Coverage}}<tr><td>{{.Flow}}. {{.Title}}</td><td>{{.Observed}} / {{.Total}}</td><td>{{join .Missing ", "}}</td></tr>{{end}}</table>{{end}}
+{{if .Summary.Strategies}}<h2>Deployment strategies, measured</h2>
+<p>Each strategy rolled a release out and back under constant traffic; the seed's words beside what was measured.</p>
+<table class="strategies"><tr><th>strategy</th><th>downtime (seed)</th><th>failed requests, longest gap (measured)</th><th>resource use (seed)</th><th>peak pods / steady (measured)</th><th>rollback speed (seed)</th><th>rollback (measured)</th><th>rollout (measured)</th><th>risk (seed)</th><th>use case (seed)</th></tr>
+{{range .Summary.Strategies}}<tr><td>{{.Strategy}}</td><td>{{with .Seed}}{{.Downtime}}{{end}}</td><td>{{.Failed}} of {{.Requests}}, {{sec .LongestGapSeconds}}</td><td>{{with .Seed}}{{.ResourceUse}}{{end}}</td><td>{{.PeakPods}} / {{.SteadyPods}} ({{printf "%.2f" .PeakRatio}}x)</td><td>{{with .Seed}}{{.RollbackSpeed}}{{end}}</td><td>{{sec .RollbackSeconds}}</td><td>{{sec .RolloutSeconds}}</td><td>{{with .Seed}}{{.Risk}}{{end}}</td><td>{{with .Seed}}{{.UseCase}}{{end}}</td></tr>
+{{end}}</table>{{end}}
 {{range .Features}}<h2>{{.Name}} <small>({{.URI}})</small></h2>
 {{with index $.Showcase (base .URI)}}<h3>Observed sequence diagram <small>({{.Scenario}}{{with .Coverage}}: {{.Observed}} of {{.Total}} seed steps of flow {{.Flow}}{{end}})</small></h3>
 <div class="diagram">{{svg .SVG}}</div>{{end}}

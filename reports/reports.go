@@ -149,6 +149,9 @@ type Summary struct {
 	Scenarios     []ScenarioOutcome  `json:"scenarios"`
 	// Coverage is the seed-step coverage per flow (see Coverage).
 	Coverage []FlowCoverage `json:"seed_coverage,omitempty"`
+	// Strategies is the seed's strategy table as measured by the run's
+	// strategy scenarios, in the seed's order.
+	Strategies []StrategyRow `json:"strategies,omitempty"`
 	// Error is set when the run stopped before running scenarios.
 	Error string `json:"error,omitempty"`
 }

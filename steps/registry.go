@@ -54,5 +54,6 @@ func (w *World) definitions() []StepDef {
 	defs = append(defs, w.promotionSteps()...)
 	defs = append(defs, w.faultSteps()...)
 	defs = append(defs, w.rolloutSteps()...)
+	defs = append(defs, w.strategySteps()...)
 	return defs
 }

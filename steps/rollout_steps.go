@@ -273,6 +273,10 @@ func (w *World) startUsers(ctx context.Context, rate int, svc, ns string) error 
 	}
 	w.users[svc] = g
 	w.usersSince[svc] = time.Now()
+	w.usersNamespace[svc] = ns
+	if err := w.watchPods(ctx, "", ns); err != nil {
+		return err
+	}
 	w.observe(sequence.Users, sequence.Kubernetes, fmt.Sprintf("Traffic (%d requests/s to Service %s)", rate, svc))
 	return nil
 }

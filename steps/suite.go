@@ -16,6 +16,7 @@ import (
 	messages "github.com/cucumber/messages/go/v34"
 
 	"github.com/rehearse/rehearse/internal/timescale"
+	"github.com/rehearse/rehearse/reports"
 	"github.com/rehearse/rehearse/reports/sequence"
 )
 
@@ -50,6 +51,9 @@ type Outcome struct {
 	Events   []sequence.Event
 	Diagram  sequence.Diagram
 	Coverage *sequence.Coverage
+	// Strategy is the row of the seed's strategy table the scenario
+	// measured, if it measured one.
+	Strategy *reports.StrategyRow
 }
 
 // Result summarises a run.
@@ -150,7 +154,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				mu.Lock()
 				defer mu.Unlock()
 				o := Outcome{Feature: featureName(s.Uri), Scenario: s.Name, Err: err, Duration: time.Since(starts[s.Id]), Notes: w.notes,
-					Flow: flow, Events: events}
+					Flow: flow, Events: events, Strategy: w.strategy}
 				if f, ok := seeds.flow(filepath.Dir(s.Uri), flow); ok {
 					play := sequence.Plays[flow]
 					o.Diagram = sequence.Build(f, play.Cast, events)

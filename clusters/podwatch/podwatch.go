@@ -234,3 +234,28 @@ func (ro Rollout) String() string {
 	}
 	return b.String()
 }
+
+// Alive counts the pods that existed at t: created, not yet gone
+// (terminating pods still hold their resources).
+func Alive(pods []Pod, t time.Time) int {
+	n := 0
+	for _, p := range pods {
+		if !p.Leftover && !p.Created.After(t) && (p.Gone.IsZero() || p.Gone.After(t)) {
+			n++
+		}
+	}
+	return n
+}
+
+// Peak is the most pods that existed at once between from and to.
+func Peak(pods []Pod, from, to time.Time) int {
+	peak := Alive(pods, from)
+	for _, p := range pods {
+		if !p.Leftover && p.Created.After(from) && !p.Created.After(to) {
+			if n := Alive(pods, p.Created); n > peak {
+				peak = n
+			}
+		}
+	}
+	return peak
+}

@@ -41,3 +41,20 @@ func TestCheckSurge(t *testing.T) {
 	other := Pod{Name: "other", Image: "r/other:v1", Labels: map[string]string{"app": "b"}, Created: at(0)}
 	assert.Len(t, RolloutTo([]Pod{good, fresh, other}, "r/app:v2", sel).Old, 1, "pods of another selector are not part of the rollout")
 }
+
+func TestAliveAndPeak(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	pods := []Pod{
+		{Name: "old-1", Created: at(0), Gone: at(5)},
+		{Name: "old-2", Created: at(0), Gone: at(7)},
+		{Name: "new-1", Created: at(4)},
+		{Name: "new-2", Created: at(6)},
+		{Name: "leftover", Created: at(0), Leftover: true},
+	}
+	require.Equal(t, 2, Alive(pods, at(1)))
+	require.Equal(t, 3, Alive(pods, at(4)))
+	require.Equal(t, 3, Peak(pods, at(1), at(10)), "at 4 s: old-1, old-2, new-1")
+	require.Equal(t, 2, Peak(pods, at(1), at(3)))
+	require.Equal(t, 2, Alive(pods, at(8)))
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -122,6 +123,9 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 		if o.Err != nil {
 			so.Error = o.Err.Error()
 		}
+		if o.Strategy != nil {
+			summary.Strategies = append(summary.Strategies, *o.Strategy)
+		}
 		summary.Scenarios = append(summary.Scenarios, so)
 	}
 	if n, err := reports.ValidateJUnit(run.JUnitXML()); err != nil {
@@ -129,6 +133,7 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 	} else if n != res.Passed+res.Failed {
 		logger.Printf("junit.xml has %d testcases for %d scenarios", n, res.Passed+res.Failed)
 	}
+	sort.SliceStable(summary.Strategies, func(i, j int) bool { return summary.Strategies[i].Order < summary.Strategies[j].Order })
 	summary.Coverage = reports.Coverage(summary.Scenarios)
 	for _, c := range summary.Coverage {
 		logger.Printf("flow %d (%s): %d of %d seed steps observed", c.Flow, c.Title, c.Observed, c.Total)

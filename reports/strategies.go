@@ -1,0 +1,80 @@
+package reports
+
+import (
+	"bufio"
+	"bytes"
+	"strings"
+)
+
+// SeedStrategy is one row of the seed's "Deployment strategies compared"
+// table, in the seed's words.
+type SeedStrategy struct {
+	Strategy      string `json:"strategy"`
+	Downtime      string `json:"downtime"`
+	ResourceUse   string `json:"resource_use"`
+	RollbackSpeed string `json:"rollback_speed"`
+	Risk          string `json:"risk"`
+	UseCase       string `json:"use_case"`
+}
+
+// StrategyRow is one strategy measured under constant traffic: a release
+// rolled out, then rolled back, while the users' requests are recorded.
+type StrategyRow struct {
+	Strategy string `json:"strategy"`
+	// Requests sent during the rollout, the failed ones, and the longest
+	// time without a successful answer.
+	Requests          int     `json:"requests"`
+	Failed            int     `json:"failed_requests"`
+	LongestGapSeconds float64 `json:"longest_gap_seconds"`
+	// SteadyPods ran before the release; PeakPods is the most that existed
+	// at once during it (terminating ones included: they hold resources).
+	SteadyPods int `json:"steady_pods"`
+	PeakPods   int `json:"peak_pods"`
+	// RolloutSeconds: from the release's push until every request reaches
+	// the new version. RollbackSeconds: the same for the revert.
+	RolloutSeconds  float64 `json:"rollout_seconds"`
+	RollbackSeconds float64 `json:"rollback_seconds"`
+	// Seed is the seed's row for this strategy; Order its place in the
+	// seed's table (1-based).
+	Seed  *SeedStrategy `json:"seed,omitempty"`
+	Order int           `json:"seed_order,omitempty"`
+}
+
+// PeakRatio is PeakPods over SteadyPods.
+func (r StrategyRow) PeakRatio() float64 {
+	if r.SteadyPods == 0 {
+		return 0
+	}
+	return float64(r.PeakPods) / float64(r.SteadyPods)
+}
+
+// ParseSeedStrategies reads the seed document's markdown table whose header
+// starts with "| Strategy |".
+func ParseSeedStrategies(markdown []byte) []SeedStrategy {
+	var out []SeedStrategy
+	in := false
+	sc := bufio.NewScanner(bytes.NewReader(markdown))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "|") {
+			if in {
+				break
+			}
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if !in {
+			in = len(cells) > 0 && strings.EqualFold(cells[0], "Strategy")
+			continue
+		}
+		if len(cells) < 6 || strings.Trim(cells[0], "-: ") == "" {
+			continue // the separator row
+		}
+		out = append(out, SeedStrategy{Strategy: cells[0], Downtime: cells[1], ResourceUse: cells[2],
+			RollbackSpeed: cells[3], Risk: cells[4], UseCase: cells[5]})
+	}
+	return out
+}

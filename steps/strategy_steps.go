@@ -1,0 +1,137 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rehearse/rehearse/clusters/podwatch"
+	"github.com/rehearse/rehearse/fixtures/traffic"
+	"github.com/rehearse/rehearse/reports"
+)
+
+func (w *World) strategySteps() []StepDef {
+	return []StepDef{
+		{Pattern: `^the rollout to "([^"]*)" is measured as the "([^"]*)" row of the strategy table$`,
+			Doc: "From the last push until now: the users' requests and failures, the longest time without a successful answer, the pods " +
+				"before the push and the most that existed at once, and how long until every request reached the version. The row goes to the report, beside the seed's words.",
+			Example: `Then the rollout to "v2.0.0" is measured as the "Rolling Update" row of the strategy table`,
+			Fn:      w.measureRollout},
+		{Pattern: `^the rollback to "([^"]*)" is measured for the strategy table$`,
+			Doc:     "Time from the last push (the revert) until every request of the users reached that version again.",
+			Example: `Then the rollback to "v1.0.0" is measured for the strategy table`,
+			Fn:      w.measureRollback},
+		{Pattern: `^the strategy table row shows (no|some) downtime and a peak of (\d+(?:\.\d+)?) to (\d+(?:\.\d+)?) times the steady pod count$`,
+			Doc:     "Asserts the measured row: no failed request (or at least one), and the peak-to-steady pod ratio within the bounds.",
+			Example: `Then the strategy table row shows no downtime and a peak of 1.25 to 1.25 times the steady pod count`,
+			Fn:      w.strategyShows},
+	}
+}
+
+// onlyUsers is the scenario's single traffic generator.
+func (w *World) onlyUsers() (*traffic.Generator, string, error) {
+	if len(w.users) != 1 {
+		return nil, "", fmt.Errorf("measuring a strategy needs users sending to exactly one Service, there are %d", len(w.users))
+	}
+	for svc, g := range w.users {
+		return g, svc, nil
+	}
+	return nil, "", nil
+}
+
+// settledAt is when the requests from then on were all answered by version:
+// the send time of the first request of the final unbroken run.
+func settledAt(records []traffic.Record, version string) (time.Time, bool) {
+	at, ok := time.Time{}, false
+	for _, r := range records {
+		if r.OK() && r.Version == version {
+			if !ok {
+				at, ok = r.At, true
+			}
+		} else {
+			ok = false
+		}
+	}
+	return at, ok
+}
+
+func (w *World) measureRollout(ctx context.Context, version, strategy string) error {
+	g, svc, err := w.onlyUsers()
+	if err != nil {
+		return err
+	}
+	push := w.lastPush.at
+	if push.IsZero() {
+		return fmt.Errorf("no push to measure from")
+	}
+	now := time.Now().Add(-500 * time.Millisecond) // in-flight requests are not counted
+	records := g.Records(push)
+	s := traffic.Summarize(records, push, now)
+	settled, ok := settledAt(records, version)
+	if !ok {
+		return fmt.Errorf("the users' requests to %s do not all reach %s yet: %s", svc, version, s)
+	}
+	ns := w.usersNamespace[svc]
+	rec := w.podRecorders[recorderKey("", ns)]
+	if rec == nil {
+		return fmt.Errorf("the pods of %s were not recorded", ns)
+	}
+	pods := rec.Pods()
+	row := &reports.StrategyRow{Strategy: strategy, Requests: s.Total, Failed: s.Failed, LongestGapSeconds: s.LongestGap.Seconds(),
+		SteadyPods: podwatch.Alive(pods, push), PeakPods: podwatch.Peak(pods, push, time.Now()),
+		RolloutSeconds: settled.Sub(push).Seconds()}
+	if b, err := os.ReadFile(filepath.Join(w.featureDir, SeedDocument)); err == nil {
+		for i, seed := range reports.ParseSeedStrategies(b) {
+			if strings.EqualFold(seed.Strategy, strategy) {
+				row.Seed, row.Order = &seed, i+1
+			}
+		}
+	}
+	if row.Seed == nil {
+		return fmt.Errorf("%q is not a strategy of the seed's table (%s)", strategy, filepath.Join(w.featureDir, SeedDocument))
+	}
+	w.strategy = row
+	w.note("%s rollout to %s: %s; pods %d steady, %d at peak; all requests on %s after %s",
+		strategy, version, s, row.SteadyPods, row.PeakPods, version, settled.Sub(push).Round(time.Millisecond))
+	return nil
+}
+
+func (w *World) measureRollback(ctx context.Context, version string) error {
+	if w.strategy == nil {
+		return fmt.Errorf("measure the rollout first")
+	}
+	g, svc, err := w.onlyUsers()
+	if err != nil {
+		return err
+	}
+	push := w.lastPush.at
+	records := g.Records(push)
+	settled, ok := settledAt(records, version)
+	if !ok {
+		return fmt.Errorf("the users' requests to %s do not all reach %s yet", svc, version)
+	}
+	w.strategy.RollbackSeconds = settled.Sub(push).Seconds()
+	s := traffic.Summarize(records, push, time.Now().Add(-500*time.Millisecond))
+	w.note("%s rollback to %s: all requests on %s after %s; %s", w.strategy.Strategy, version, version, settled.Sub(push).Round(time.Millisecond), s)
+	return nil
+}
+
+func (w *World) strategyShows(ctx context.Context, downtime string, low, high float64) error {
+	r := w.strategy
+	if r == nil {
+		return fmt.Errorf("no strategy row measured in this scenario")
+	}
+	switch {
+	case downtime == "no" && r.Failed > 0:
+		return fmt.Errorf("%s: %d of %d requests failed (longest gap %.3fs), want none", r.Strategy, r.Failed, r.Requests, r.LongestGapSeconds)
+	case downtime == "some" && r.Failed == 0:
+		return fmt.Errorf("%s: no request failed (longest gap %.3fs), want downtime", r.Strategy, r.LongestGapSeconds)
+	}
+	if ratio := r.PeakRatio(); ratio < low-1e-9 || ratio > high+1e-9 {
+		return fmt.Errorf("%s: peak %d pods for %d steady (%.2fx), want %.2f-%.2fx", r.Strategy, r.PeakPods, r.SteadyPods, ratio, low, high)
+	}
+	return nil
+}
