@@ -205,9 +205,9 @@ type AnalysisRun struct {
 	Name, Phase, Message string
 	// Type is how the Rollout created it (its rollout-type label):
 	// Step, Background, PrePromotion or PostPromotion.
-	Type                 string
-	Created              time.Time
-	Metrics              []MetricResult
+	Type    string
+	Created time.Time
+	Metrics []MetricResult
 }
 
 // MetricResult is one metric of an AnalysisRun.

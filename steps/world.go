@@ -19,8 +19,8 @@ import (
 	"github.com/rehearse/rehearse/fixtures/hooksink"
 	"github.com/rehearse/rehearse/fixtures/mailsink"
 	"github.com/rehearse/rehearse/fixtures/traffic"
-	"github.com/rehearse/rehearse/reports"
 	"github.com/rehearse/rehearse/internal/loopback"
+	"github.com/rehearse/rehearse/reports"
 	"github.com/rehearse/rehearse/reports/sequence"
 )
 
