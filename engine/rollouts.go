@@ -276,3 +276,14 @@ func orEmpty(v any) any {
 	}
 	return v
 }
+
+// AbortRollout does what `kubectl argo rollouts abort` does: it sets
+// status.abort, and the controller sends the traffic back to stable and
+// scales the canary or preview down.
+func (e *Engine) AbortRollout(ctx context.Context, namespace, name string) error {
+	if _, err := e.dyn.Resource(rolloutGVR).Namespace(namespace).Patch(ctx, name, types.MergePatchType,
+		[]byte(`{"status":{"abort":true}}`), metav1.PatchOptions{}, "status"); err != nil {
+		return fmt.Errorf("aborting rollout %s/%s: %w", namespace, name, err)
+	}
+	return nil
+}

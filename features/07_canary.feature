@@ -57,6 +57,18 @@ Feature: Canary deployment analysed with Prometheus metrics (seed flow 7)
     And within 30s the application "q-sign" is "Synced" and "Degraded"
     And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "q-sign", still after 1 poll
 
+  Scenario: The admin aborts a canary at 50%: the users go back to stable at once
+    Given the registry holds "qsign-prod/app:v2.0.4" built from the "q-sign-app" fixture
+    When the developer sets "spec.template.spec.containers.0.image" to "192.168.0.11:30800/qsign-prod/app:v2.0.4" in "canary/rollout.yaml" of "root/q-sign-rollouts" and pushes "Release v2.0.4"
+    # Step 3 is the five-minute watch at 50% (5 s at 60x); the admin aborts during it.
+    Then within 60s the rollout "q-sign" in "q-sign" is at step 3 with 5 ready pods of "v2.0.4" and 5 of "v1.0.0"
+    And during 2s the users' requests to "q-sign" reach "v2.0.4" 50% of the time, within 5 points, and none fails
+    When the admin aborts the rollout "q-sign" in "q-sign"
+    Then within 30s the rollout "q-sign" in "q-sign" is "Degraded" with a message containing "RolloutAborted"
+    And within 30s the rollout "q-sign" in "q-sign" runs only "v1.0.0" on 10 ready pods
+    And within 10s the users' requests to "q-sign" reach only "v1.0.0"
+    And none of the users' requests to "q-sign" has failed
+
   Scenario: A canary 400 ms slow is inconclusive: the rollout pauses until the admin promotes it
     Given the registry holds "qsign-prod/app:v2.0.2" built from the "q-sign-app" fixture with behaviour:
       """

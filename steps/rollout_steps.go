@@ -75,6 +75,10 @@ func (w *World) rolloutSteps() []StepDef {
 			Doc:     "What `kubectl argo rollouts promote` does: clears the pause conditions and spec.paused.",
 			Example: `When the admin promotes the rollout "q-sign" in "q-sign"`,
 			Fn:      w.promoteRollout},
+		{Pattern: `^the admin aborts the rollout "([^"]*)" in "([^"]*)"$`,
+			Doc:     "What `kubectl argo rollouts abort` does: sets status.abort.",
+			Example: `When the admin aborts the rollout "q-sign" in "q-sign"`,
+			Fn:      w.abortRollout},
 		{Pattern: `^within (\d+)s the latest (?:(pre-promotion|post-promotion) )?analysis run of the rollout "([^"]*)" in "([^"]*)" is "([^"]*)"(?: with a message containing "([^"]*)")?$`,
 			Doc: "Waits for the phase (Successful, Failed, Error, Inconclusive) of the Rollout's newest AnalysisRun (of that blue-green " +
 				"kind if given); the text is matched against the run's and its metrics' messages and measurements. The measurements go to the report.",
@@ -434,6 +438,15 @@ func (w *World) promoteRollout(ctx context.Context, name, ns string) error {
 	}
 	w.observe(sequence.Admin, sequence.Kubernetes, "kubectl argo rollouts promote "+name)
 	return e.PromoteRollout(ctx, ns, name)
+}
+
+func (w *World) abortRollout(ctx context.Context, name, ns string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	w.observe(sequence.Admin, sequence.Kubernetes, "kubectl argo rollouts abort "+name)
+	return e.AbortRollout(ctx, ns, name)
 }
 
 func (w *World) analysisRunPhase(ctx context.Context, seconds int, kind, rollout, ns, phase, text string) error {
