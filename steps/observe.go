@@ -84,6 +84,23 @@ func (w *World) collectEvents() []sequence.Event {
 		}
 	}
 	events = append(events, w.argoEvents()...)
+	for ns, r := range w.rollouts {
+		events = append(events, r.close()...)
+		delete(w.rollouts, ns)
+	}
+	for svc, g := range w.users {
+		for _, c := range g.EndpointChanges() {
+			add(c.At, sequence.Kubernetes, sequence.LB, "EndpointSlice watch", "Update service endpoints of %s: %d ready", svc, c.Ready)
+		}
+	}
+	if w.prom != nil {
+		for pod, t := range w.prom.scraper.FirstScrapes() {
+			add(t, sequence.Kubernetes, sequence.Prometheus, "Prometheus scrapes", "Report metrics of pod %s (http_requests_total, http_request_duration_seconds)", pod)
+		}
+		for _, q := range w.prom.server.Queries() {
+			add(q.At, sequence.Prometheus, sequence.ArgoCD, "Prometheus queries", "Canary metrics: %s = %s", oneLine(q.Expr), q.Result)
+		}
+	}
 	for key, rec := range w.podRecorders {
 		cluster, _, _ := strings.Cut(key, "/")
 		role := sequence.Kubernetes
@@ -137,6 +154,8 @@ func (w *World) collectEvents() []sequence.Event {
 	sequence.Sort(events)
 	return events
 }
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // isRefAdvertisement tells a poll (GET .../info/refs) from a fetch.
 func isRefAdvertisement(path string) bool { return strings.HasSuffix(path, "/info/refs") }

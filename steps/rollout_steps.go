@@ -278,6 +278,7 @@ func (w *World) startUsers(ctx context.Context, rate int, svc, ns string) error 
 	w.users[svc] = g
 	w.usersSince[svc] = time.Now()
 	w.usersNamespace[svc] = ns
+	w.recordRollouts(ns)
 	if err := w.watchPods(ctx, "", ns); err != nil {
 		return err
 	}
@@ -542,7 +543,9 @@ func (w *World) trafficShare(ctx context.Context, seconds int, svc, version stri
 	if math.Abs(share-float64(percent)) > float64(tolerance) {
 		return fmt.Errorf("%s answered %.1f%% of the requests, want %d%% within %d points: %s", version, share, percent, tolerance, s)
 	}
-	w.observe(sequence.Kubernetes, sequence.Kubernetes, fmt.Sprintf("Route %.0f%% → %s", share, version))
+	for _, v := range sortedKeys(s.ByVersion) {
+		w.observe(sequence.Kubernetes, sequence.Kubernetes, fmt.Sprintf("Route %.0f%% → %s", s.Share(v)*100, v))
+	}
 	return nil
 }
 
@@ -571,6 +574,7 @@ func (w *World) trafficOnly(ctx context.Context, seconds int, svc, version strin
 		})
 	if err == nil {
 		w.observe(sequence.LB, sequence.Kubernetes, "Route traffic to "+version)
+		w.observe(sequence.Kubernetes, sequence.Admin, "Traffic switched: every request reaches "+version)
 	}
 	return err
 }
@@ -756,6 +760,7 @@ func (w *World) labelledPodsReady(ctx context.Context, seconds, n int, selector,
 			return await.Waiting("%d/%d ready", ready, len(pods))
 		})
 	if err == nil {
+		w.observe(sequence.Kubernetes, sequence.Admin, fmt.Sprintf("Pods running: %d labelled %s", n, selector))
 		w.observe(sequence.Admin, sequence.Kubernetes, "kubectl get pods -l "+selector)
 		w.observe(sequence.Kubernetes, sequence.Admin, fmt.Sprintf("All pods ready (%d/%d)", n, n))
 	}
@@ -871,6 +876,7 @@ func (w *World) noLabelledPods(ctx context.Context, seconds int, selector, ns st
 				return await.Waiting("%v", err)
 			}
 			if len(pods.Items) == 0 {
+				w.observe(sequence.Kubernetes, sequence.Admin, "All pods labelled "+selector+" gone")
 				return await.Passed("none left")
 			}
 			var names []string
@@ -880,4 +886,13 @@ func (w *World) noLabelledPods(ctx context.Context, seconds int, selector, ns st
 			return await.Waiting("still there: %s", strings.Join(names, ", "))
 		})
 	return err
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -69,7 +69,8 @@ type World struct {
 	usersSince map[string]time.Time
 	// usersNamespace is the namespace of each Service the users reach.
 	usersNamespace map[string]string
-	strategy       *reports.StrategyRow // the strategy-table row measured
+	strategy       *reports.StrategyRow        // the strategy-table row measured
+	rollouts       map[string]*rolloutRecorder // by namespace
 
 	started  time.Time         // when the scenario began, for log windows
 	events   []sequence.Event  // interactions steps performed as people
@@ -132,7 +133,7 @@ func newWorld(env *Environment, scenario, id string) *World {
 			jenkinsUser: "jenkins-" + id, leadUser: "lead-" + id},
 		newNamespaces: map[string]bool{}, commits: map[string]string{}, podRecorders: map[string]*podwatch.Recorder{},
 		appRoles: map[string]string{}, users: map[string]*traffic.Generator{}, usersSince: map[string]time.Time{},
-		usersNamespace: map[string]string{}}
+		usersNamespace: map[string]string{}, rollouts: map[string]*rolloutRecorder{}}
 }
 
 func (w *World) engine(ctx context.Context) (*engine.Engine, error) {
@@ -190,6 +191,9 @@ func (w *World) cleanup(ctx context.Context) error {
 	}
 	for _, g := range w.users {
 		g.Stop()
+	}
+	for _, r := range w.rollouts {
+		r.close()
 	}
 	if w.prom != nil {
 		w.prom.stop()
