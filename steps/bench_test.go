@@ -3,7 +3,9 @@ package steps
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/internal/await"
+	"github.com/rehearse/rehearse/reports"
 )
 
 // benchWorld starts a real environment and deploys q-sign with auto-sync
@@ -179,4 +182,44 @@ func BenchmarkStackStart(b *testing.B) {
 		b.ReportMetric(env.Timings()["engine"].Seconds(), "engine-s")
 		_ = env.Close(context.Background())
 	}
+}
+
+// BenchmarkStrategyTable runs the seed's strategy table (the @strategies
+// scenario outline) and prints it: failed requests and longest gap during
+// the rollout, peak pods against steady, rollout and rollback times.
+func BenchmarkStrategyTable(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		res, err := Run(context.Background(), RunOptions{Paths: []string{"../features/10_strategies.feature"},
+			Env: EnvOptions{TimeScale: 60}, Formats: []string{"progress"}, Output: io.Discard})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Failed > 0 {
+			for _, o := range res.Outcomes {
+				if o.Err != nil {
+					b.Errorf("%s: %v", o.Scenario, o.Err)
+				}
+			}
+			b.FailNow()
+		}
+		var rows []reports.StrategyRow
+		for _, o := range res.Outcomes {
+			if o.Strategy != nil {
+				rows = append(rows, *o.Strategy)
+			}
+		}
+		sort.Slice(rows, func(i, j int) bool { return rows[i].Order < rows[j].Order })
+		fmt.Printf("\n%-15s %-10s %-22s %-10s %-18s %-9s %-9s %-9s\n", "strategy", "seed: down", "failed / gap", "seed: use", "peak / steady pods", "seed: rb", "rollback", "rollout")
+		for _, r := range rows {
+			fmt.Printf("%-15s %-10s %-22s %-10s %-18s %-9s %-9s %-9s\n", r.Strategy, r.Seed.Downtime,
+				fmt.Sprintf("%d of %d, %s", r.Failed, r.Requests, secs(r.LongestGapSeconds)), r.Seed.ResourceUse,
+				fmt.Sprintf("%d / %d (%.2fx)", r.PeakPods, r.SteadyPods, r.PeakRatio()), r.Seed.RollbackSpeed,
+				secs(r.RollbackSeconds), secs(r.RolloutSeconds))
+			b.ReportMetric(r.RollbackSeconds, "s-rollback-"+strings.ReplaceAll(strings.ToLower(r.Strategy), " ", "-"))
+		}
+	}
+}
+
+func secs(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(10 * time.Millisecond).String()
 }
