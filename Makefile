@@ -13,7 +13,10 @@ NIGHTLY_ARGOCD ?= v3.2.11,v3.6.1
 
 FUZZTIME ?= 1m
 
-.PHONY: run test prepare unit bench docs vet nightly fuzz
+# soak: how many back-to-back runs of the full suite
+N ?= 20
+
+.PHONY: run test prepare unit bench docs vet nightly fuzz soak
 
 ## run: every feature on the default backend, report under reports/latest/
 run: prepare
@@ -45,9 +48,13 @@ fuzz:
 unit:
 	$(GO) test -short ./...
 
-## bench: stack start-up, push-to-synced, self-heal and CI pipeline stage timings (go test -bench)
+## bench: stack start-up, push-to-synced, self-heal, CI stage timings, the strategy table, 1,000-app capacity (go test -bench)
 bench: prepare
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./clusters/kwok/ ./steps/ ./fixtures/ci/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./clusters/kwok/ ./steps/ ./fixtures/ci/ ./fixtures/metrics/
+
+## soak: the full suite N times back to back (default 20); each run's report stays under reports/, failures are listed at the end
+soak: prepare
+	$(GO) run ./cmd/rehearse soak --runs $(N) --format progress features/
 
 ## docs: regenerate docs/steps.md from the step registry
 docs:

@@ -24,6 +24,12 @@ type Cluster interface {
 	Delete(ctx context.Context) error
 }
 
+// APIServerCrasher is a cluster whose API server Rehearse runs and can crash
+// and restart (fault injection); the kwok backend is one.
+type APIServerCrasher interface {
+	CrashAPIServer(ctx context.Context, down time.Duration) error
+}
+
 // Provider creates clusters of one backend.
 type Provider interface {
 	Create(ctx context.Context, name string) (Cluster, error)

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"log"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rehearse/rehearse/steps"
@@ -22,9 +24,11 @@ func TestFeatures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("features start a cluster and Argo CD; skipped in -short mode")
 	}
+	reportDir := t.TempDir()
 	res, err := steps.Run(context.Background(), steps.RunOptions{
-		Paths: []string{"."},
-		Tags:  *tags,
+		Paths:   []string{"."},
+		Tags:    *tags,
+		Formats: []string{"progress", "cucumber:" + filepath.Join(reportDir, "cucumber.json"), "junit:" + filepath.Join(reportDir, "junit.xml")},
 		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, TimeScale: *scale,
 			Log: log.New(os.Stderr, "rehearse: ", log.Ltime)},
 		T: t,
@@ -33,6 +37,17 @@ func TestFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d passed, %d failed; start-up %v", res.Passed, res.Failed, res.Timings)
+	// No credential of the run in its reports or in the components' logs.
+	leaks, err := steps.FindSecrets(reportDir, res.Secrets)
+	if err != nil {
+		t.Error(err)
+	}
+	if leaks = append(leaks, res.Leaks...); len(leaks) > 0 {
+		t.Errorf("credentials leaked (%d credentials checked):\n%s", len(res.Secrets), strings.Join(leaks, "\n"))
+	}
+	if len(res.Secrets) == 0 {
+		t.Error("the run reported no credentials to check for leaks")
+	}
 	if res.Failed > 0 || res.Status != 0 {
 		t.Fail()
 	}

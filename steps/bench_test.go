@@ -16,9 +16,9 @@ import (
 	"github.com/rehearse/rehearse/reports"
 )
 
-// benchWorld starts a real environment and deploys q-sign with auto-sync
-// and self-heal, fed by push webhooks, through the same code the steps use.
-func benchWorld(b *testing.B) (*World, *engine.Engine, func()) {
+// benchEnv starts a real environment with the seed's GitLab and Harbor
+// mapped, Argo CD's repository credentials and push webhooks.
+func benchEnv(b *testing.B) (*World, *engine.Engine, func()) {
 	b.Helper()
 	ctx := context.Background()
 	env, err := NewEnvironment(EnvOptions{TimeScale: 60})
@@ -31,23 +31,35 @@ func benchWorld(b *testing.B) (*World, *engine.Engine, func()) {
 		_ = w.cleanup(context.Background())
 		_ = env.Close(context.Background())
 	}
-	must := func(err error) {
+	for _, err := range []error{env.Start(ctx), w.mapGitLab(ctx, "http://192.168.0.11:7780/"), w.mapHarbor(ctx, "192.168.0.11:30800"),
+		w.argoCredentials(ctx, "http://192.168.0.11:7780/"), w.webhookToArgo(ctx)} {
 		if err != nil {
 			cleanup()
 			b.Fatal(err)
 		}
 	}
-	must(env.Start(ctx))
-	must(w.mapGitLab(ctx, "http://192.168.0.11:7780/"))
-	must(w.mapHarbor(ctx, "192.168.0.11:30800"))
-	must(w.createProject(ctx, "qsign-prod"))
-	must(w.prebuiltImage(ctx, "qsign-prod/app:v1.0.0", "q-sign-app"))
-	must(w.gitServerHosts(ctx, "root/q-sign", "q-sign"))
-	must(w.argoCredentials(ctx, "http://192.168.0.11:7780/"))
-	must(w.webhookToArgo(ctx))
-	must(w.applyApplicationFile(ctx, "applications/q-sign-auto.yaml"))
-	must(w.appStatusWithin(ctx, 60, "q-sign", "Synced", "Healthy"))
 	return w, env.Engine(), cleanup
+}
+
+// benchWorld is benchEnv with q-sign deployed with auto-sync and
+// self-heal, fed by push webhooks, through the same code the steps use.
+func benchWorld(b *testing.B) (*World, *engine.Engine, func()) {
+	b.Helper()
+	ctx := context.Background()
+	w, e, cleanup := benchEnv(b)
+	for _, step := range []func() error{
+		func() error { return w.createProject(ctx, "qsign-prod") },
+		func() error { return w.prebuiltImage(ctx, "qsign-prod/app:v1.0.0", "q-sign-app") },
+		func() error { return w.gitServerHosts(ctx, "root/q-sign", "q-sign") },
+		func() error { return w.applyApplicationFile(ctx, "applications/q-sign-auto.yaml") },
+		func() error { return w.appStatusWithin(ctx, 60, "q-sign", "Synced", "Healthy") },
+	} {
+		if err := step(); err != nil {
+			cleanup()
+			b.Fatal(err)
+		}
+	}
+	return w, e, cleanup
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {

@@ -27,6 +27,14 @@ func (w *World) notifySteps() []StepDef {
 			Doc:     "Waits (up to 30s) until the receiver got this many posts for the trigger, then asserts no further one for this many polls.",
 			Example: `Then the webhook "team-hook" has received exactly 2 "on-deployed" notifications, still after 1 poll`,
 			Fn:      w.webhookReceivedExactly},
+		{Pattern: `^Argo CD's notifications controller logged a failed delivery to "([^"]*)"$`,
+			Doc:     "The notifications controller's log has a \"Failed to notify recipient\" line for that recipient since the scenario began.",
+			Example: `Then Argo CD's notifications controller logged a failed delivery to "developer@q-sign.local"`,
+			Fn:      w.failedDelivery},
+		{Pattern: `^within (\d+)s "([^"]*)" has received (\d+) e-mails? whose subject contains "([^"]*)"$`,
+			Doc:     "Waits until at least this many matching e-mails arrived for the recipient.",
+			Example: `Then within 75s "developer@q-sign.local" has received 2 e-mails whose subject contains "is up and running"`,
+			Fn:      w.receivedWithin},
 		{Pattern: `^"([^"]*)" has received exactly (\d+) e-mails? whose subject contains "([^"]*)", still after (\d+) polls?$`,
 			Doc:     "Waits (up to 30s) until this many matching e-mails arrived for the recipient, then asserts no further one arrives for this many polls (triggers fire once per revision).",
 			Example: `Then "developer@q-sign.local" has received exactly 2 e-mails whose subject contains "is up and running", still after 2 polls`,
@@ -55,6 +63,52 @@ func (w *World) matching(rcpt, subject string) (n int, subjects []string) {
 		}
 	}
 	return n, subjects
+}
+
+func (w *World) failedDelivery(ctx context.Context, rcpt string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range e.LogLines("argocd-notifications", w.started) {
+		if strings.Contains(l.Message, "Failed to notify recipient") && strings.Contains(l.Message, rcpt) {
+			w.note("notifications controller: %s", l.Message)
+			return nil
+		}
+	}
+	return fmt.Errorf("the notifications controller logged no failed delivery to %s since the scenario began", rcpt)
+}
+
+func (w *World) receivedWithin(ctx context.Context, seconds int, rcpt string, count int, subject string) error {
+	if w.mail == nil {
+		return fmt.Errorf("no mail server: add \"Argo CD sends e-mail notifications through the local mail server\"")
+	}
+	start := time.Now()
+	_, err := await.Eventually(ctx, fmt.Sprintf("%d e-mails to %s about %q", count, rcpt, subject), time.Duration(seconds)*time.Second,
+		func(context.Context) await.Result {
+			n, subjects := w.matching(rcpt, subject)
+			if n >= count {
+				return await.Passed("%d matching", n)
+			}
+			return await.Waiting("%d matching of %d e-mails to %s: %q", n, len(subjects), rcpt, subjects)
+		})
+	if err == nil {
+		w.note("%d e-mails to %s about %q after %s", count, rcpt, subject, time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	// What the notifications controller did explains a missing e-mail.
+	var lines []string
+	if e := w.env.Engine(); e != nil {
+		for _, l := range e.LogLines("argocd-notifications", w.started) {
+			if (strings.Contains(l.Message, "otif") || strings.Contains(l.Message, "skipped")) && !strings.Contains(l.Message, "already sent") {
+				lines = append(lines, l.Time.Format("15:04:05.000")+" "+l.Level+" "+l.Message)
+			}
+		}
+	}
+	if len(lines) > 20 {
+		lines = lines[len(lines)-20:]
+	}
+	return fmt.Errorf("%w\nthe notifications controller since the scenario began:\n  %s", err, strings.Join(lines, "\n  "))
 }
 
 func (w *World) receivedExactly(ctx context.Context, rcpt string, count int, subject string, polls int) error {

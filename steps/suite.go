@@ -67,6 +67,11 @@ type Result struct {
 	Rewrites       []timescale.Rewrite // every duration the time scale changed
 	ArgoCDVersion  string
 	Status         int // godog's exit status
+	// Secrets are the credentials the run used, for leak checks of its
+	// reports; Leaks names the component logs (Argo CD, Argo Rollouts,
+	// the cluster's) that contained one ("file: which credential").
+	Secrets []Secret
+	Leaks   []string
 }
 
 // Run executes the selected features against one shared Environment and
@@ -113,6 +118,24 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		Name: "rehearse",
 		TestSuiteInitializer: func(tsc *godog.TestSuiteContext) {
 			tsc.AfterSuite(func() {
+				mu.Lock()
+				res.Secrets = append(res.Secrets, env.credentials()...)
+				secrets := append([]Secret(nil), res.Secrets...)
+				mu.Unlock()
+				var dirs []string
+				if e := env.Engine(); e != nil {
+					dirs = append(dirs, e.Dir())
+				}
+				if c, ok := env.Cluster().(interface{ Dir() string }); ok && env.Cluster() != nil {
+					dirs = append(dirs, c.Dir())
+				}
+				for _, d := range dirs {
+					leaks, err := findSecretsInLogs(d, secrets)
+					if err != nil {
+						fmt.Fprintln(os.Stderr, "rehearse: scanning logs for credentials:", err)
+					}
+					res.Leaks = append(res.Leaks, leaks...)
+				}
 				if err := env.Close(context.Background()); err != nil {
 					fmt.Fprintln(os.Stderr, "rehearse: tearing down the environment:", err)
 				}
@@ -146,6 +169,9 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 					<-ctx.Done()
 				}
 				events := w.collectEvents()
+				mu.Lock()
+				res.Secrets = append(res.Secrets, w.credentials()...)
+				mu.Unlock()
 				flow := flowOf(s.Tags)
 				cleanupErr := w.cleanup(context.WithoutCancel(ctx))
 				if err == nil {

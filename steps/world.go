@@ -71,6 +71,7 @@ type World struct {
 	usersNamespace map[string]string
 	strategy       *reports.StrategyRow        // the strategy-table row measured
 	rollouts       map[string]*rolloutRecorder // by namespace
+	mailDownAt     time.Time
 
 	started  time.Time         // when the scenario began, for log windows
 	events   []sequence.Event  // interactions steps performed as people

@@ -367,3 +367,32 @@ func writeKubeconfig(path, name, server string, certs *pki) error {
 	cfg.CurrentContext = name
 	return clientcmd.WriteToFile(*cfg, path)
 }
+
+// CrashAPIServer kills kube-apiserver with SIGKILL, keeps it down for the
+// given time, and starts it again with the same flags (same port, same
+// etcd), returning once it is ready again. Everything that talks to the
+// cluster sees an API server crash.
+func (c *Cluster) CrashAPIServer(ctx context.Context, down time.Duration) error {
+	p := c.procs.Find("kube-apiserver")
+	if p == nil {
+		return fmt.Errorf("kwok: cluster %s has no kube-apiserver process", c.name)
+	}
+	p.Kill()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(down):
+	}
+	if _, err := c.procs.Restart("kube-apiserver"); err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(c.rest)
+	if err != nil {
+		return err
+	}
+	wait, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	return c.procs.WaitFor(wait, "kube-apiserver /readyz after its restart", 100*time.Millisecond, func(ctx context.Context) error {
+		return cs.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
+	})
+}

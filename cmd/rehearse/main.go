@@ -23,6 +23,7 @@ func usage() {
 commands:
   run      run feature files (default: features/) and write a report
   nightly  run every feature on each Argo CD line, add the runs to the history, draw the trend and version matrix
+  soak     run the features N times back to back (--runs) and list every failure with its run's report
   prepare  build every binary the default backend and engine need (cached)
   steps    list every step pattern with its documentation and an example
   up       start a cluster, Argo CD and the Git server, print how to reach them, wait for Ctrl-C
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string) int {
 		return upCmd(ctx, args[1:])
 	case "nightly":
 		return nightlyCmd(ctx, args[1:])
+	case "soak":
+		return soakCmd(ctx, args[1:])
 	case "app":
 		return appCmd(ctx, args[1:])
 	case "steps":

@@ -144,6 +144,16 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 	if err := run.WriteHTML(summary); err != nil {
 		logger.Printf("writing index.html: %v", err)
 	}
+	// Credentials must never reach a report or a component's log: a leak
+	// fails the run, naming the file and which credential, not its value.
+	leaks, err := steps.FindSecrets(run.Dir, res.Secrets)
+	if err != nil {
+		logger.Printf("scanning the report for credentials: %v", err)
+	}
+	if leaks = append(leaks, res.Leaks...); len(leaks) > 0 {
+		logger.Printf("credentials found in the report or logs (the run fails):\n  %s", strings.Join(leaks, "\n  "))
+		summary.Failed++
+	}
 	logger.Printf("report: %s (wall %s, stack start-up %v, peak stack RSS %.0f MB)", run.Dir,
 		time.Since(started).Round(time.Millisecond), res.Timings, summary.PeakRSSMB)
 	fmt.Printf("%d passed, %d failed\n", res.Passed, res.Failed)

@@ -70,6 +70,12 @@ func Eventually(ctx context.Context, what string, timeout time.Duration, check C
 	return poll(ctx, what, timeout, DefaultInterval, check, false)
 }
 
+// EventuallyEvery is Eventually polling at a chosen interval, for checks
+// that are expensive (listing a thousand objects).
+func EventuallyEvery(ctx context.Context, what string, timeout, every time.Duration, check Check) (Result, error) {
+	return poll(ctx, what, timeout, every, check, false)
+}
+
 // Consistently requires check to pass at every poll for the whole duration.
 // A Pending observation breaks it just like a Fail does.
 func Consistently(ctx context.Context, what string, duration time.Duration, check Check) (Result, error) {

@@ -1,0 +1,174 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/rehearse/rehearse/fixtures/workspace"
+	"github.com/rehearse/rehearse/internal/await"
+)
+
+// capacityApps is how many Applications BenchmarkCapacity creates
+// (REHEARSE_CAPACITY_APPS overrides it, for a quicker look).
+func capacityApps() int {
+	if n, err := strconv.Atoi(os.Getenv("REHEARSE_CAPACITY_APPS")); err == nil && n > 0 {
+		return n
+	}
+	return 1000
+}
+
+// capacityManifests are the 10 resources of each Application: a Deployment
+// with no replicas (1,000 pods would need more simulated nodes than the
+// capacity of three), its Service and eight ConfigMaps.
+func capacityManifests(generation string) fstest.MapFS {
+	fs := fstest.MapFS{}
+	fs["deployment.yaml"] = &fstest.MapFile{Data: []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+        - name: app
+          image: 192.168.0.11:30800/qsign-prod/app:v1.0.0
+`)}
+	fs["service.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: v1\nkind: Service\nmetadata:\n  name: app\nspec:\n  selector: {app: app}\n  ports: [{port: 8080}]\n")}
+	for i := 1; i <= 8; i++ {
+		fs[fmt.Sprintf("config-%d.yaml", i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf(
+			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-%d\ndata:\n  generation: %q\n", i, generation))}
+	}
+	return fs
+}
+
+// BenchmarkCapacity puts 1,000 Applications of 10 resources each (100 on a
+// "hot" path, 900 on a "cold" one) through the real Argo CD against one
+// cluster: time until all are Synced and Healthy from cold, then the time
+// for one push to the hot path to bring its 100 Applications to the new
+// revision, and the stack's peak memory. The controller runs with Argo CD's
+// defaults of 20 status and 10 operation processors.
+func BenchmarkCapacity(b *testing.B) {
+	n := capacityApps()
+	hot := n / 10
+	for i := 0; i < b.N; i++ {
+		w, e, cleanup := benchEnv(b)
+		ctx := context.Background()
+		must := func(err error) {
+			if err != nil {
+				cleanup()
+				b.Fatal(err)
+			}
+		}
+		s, err := w.gitServer()
+		must(err)
+		content := fstest.MapFS{}
+		for path, f := range capacityManifests("1") {
+			content["hot/"+path] = f
+			content["cold/"+path] = f
+		}
+		_, err = s.CreateRepo("root/capacity", "main", content, adminUser, "1,000 applications' manifests")
+		must(err)
+		start := time.Now()
+		for a := 0; a < n; a++ {
+			path := "cold"
+			if a < hot {
+				path = "hot"
+			}
+			doc := fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: cap-%04d
+  namespace: argocd
+  annotations:
+    # Webhook refreshes only the Applications whose path changed.
+    argocd.argoproj.io/manifest-generate-paths: .
+spec:
+  project: default
+  source: {repoURL: "http://192.168.0.11:7780/root/capacity.git", targetRevision: main, path: %s}
+  destination: {server: "https://kubernetes.default.svc", namespace: cap-%04d}
+  syncPolicy:
+    automated: {prune: true, selfHeal: true}
+    syncOptions: [CreateNamespace=true]
+`, a, path, a)
+			_, err := e.ApplyApplication(ctx, fmt.Sprintf("capacity app %d", a), []byte(doc), w.rewriter)
+			must(err)
+		}
+		applied := time.Since(start)
+		synced, err := waitApps(ctx, w, n, 15*time.Minute, func(u unstructured.Unstructured) bool { return true })
+		must(err)
+		allSynced := time.Since(start)
+
+		ws, err := workspace.Clone(s.RepoURL("root/capacity"), "main", developerUser, w.passwords[developerUser])
+		must(err)
+		must(ws.WriteFile("hot/config-1.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-1\ndata:\n  generation: \"2\"\n")))
+		sha, err := ws.Commit("Generation 2 of the hot applications")
+		must(err)
+		pushed := time.Now()
+		must(ws.Push("main"))
+		_ = ws.Close()
+		_, err = waitApps(ctx, w, hot, 5*time.Minute, func(u unstructured.Unstructured) bool {
+			rev, _, _ := unstructured.NestedString(u.Object, "status", "sync", "revision")
+			path, _, _ := unstructured.NestedString(u.Object, "spec", "source", "path")
+			return path == "hot" && rev == sha
+		})
+		must(err)
+		hotSynced := time.Since(pushed)
+		peak, by := w.env.PeakRSS()
+		b.ReportMetric(applied.Seconds(), "s-apply-all")
+		b.ReportMetric(allSynced.Seconds(), "s-all-synced-healthy")
+		b.ReportMetric(hotSynced.Seconds(), "s-push-to-hot-synced")
+		b.ReportMetric(float64(peak)/(1<<20), "MB-peak-stack-RSS")
+		fmt.Printf("\ncapacity: %d Applications x 10 resources; applied in %s; all Synced and Healthy %s after the first apply (%d seen);"+
+			" one push -> %d hot Applications Synced at the new revision in %s; peak stack RSS %d MB %v\n",
+			n, applied.Round(time.Millisecond), allSynced.Round(time.Second), synced, hot, hotSynced.Round(time.Millisecond), peak>>20, mbOf(by))
+		cleanup()
+	}
+}
+
+func mbOf(by map[string]uint64) map[string]uint64 {
+	out := map[string]uint64{}
+	for k, v := range by {
+		out[k] = v >> 20
+	}
+	return out
+}
+
+var applicationResource = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+
+// waitApps waits until want Applications are Synced and Healthy and match.
+func waitApps(ctx context.Context, w *World, want int, timeout time.Duration, match func(unstructured.Unstructured) bool) (int, error) {
+	apps := w.dynamic().Resource(applicationResource).Namespace("argocd")
+	got := 0
+	_, err := await.EventuallyEvery(ctx, fmt.Sprintf("%d Applications Synced and Healthy", want), timeout, time.Second,
+		func(ctx context.Context) await.Result {
+			list, err := apps.List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			got = 0
+			for _, u := range list.Items {
+				sync, _, _ := unstructured.NestedString(u.Object, "status", "sync", "status")
+				health, _, _ := unstructured.NestedString(u.Object, "status", "health", "status")
+				if sync == "Synced" && health == "Healthy" && match(u) {
+					got++
+				}
+			}
+			if got >= want {
+				return await.Passed("%d of %d", got, len(list.Items))
+			}
+			return await.Waiting("%d of %d Synced and Healthy", got, len(list.Items))
+		})
+	return got, err
+}
