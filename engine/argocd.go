@@ -158,6 +158,7 @@ type timings struct {
 	poll, jitter                    int // seconds
 	healBase, healCap, healCooldown int // seconds
 	repoErrorGrace                  int // seconds
+	syncWaveDelay                   int // seconds
 	revisionCache                   time.Duration
 }
 
@@ -181,6 +182,10 @@ func compress(s Settings) timings {
 		// The controller ignores repo-server errors for this long (default
 		// 180 s) before it reports a ComparisonError.
 		repoErrorGrace: sc.WholeSeconds("controller --repo-error-grace-period-seconds", 180*time.Second),
+		// The controller sleeps this long (default 2 s) between the sync
+		// waves of an operation, holding one of its operation processors:
+		// a namespace created by CreateNamespace is a wave of its own.
+		syncWaveDelay: sc.WholeSeconds("controller ARGOCD_SYNC_WAVE_DELAY (between sync waves)", 2*time.Second),
 	}
 }
 
@@ -344,6 +349,7 @@ func (e *Engine) start(ctx context.Context) error {
 		// whose default path is the fixed /tmp/reposerver-ask-pass.sock:
 		// two engines on one machine would steal each other's socket.
 		"ARGOCD_ASK_PASS_SOCK=" + filepath.Join(e.dir, "askpass.sock"),
+		"ARGOCD_SYNC_WAVE_DELAY=" + strconv.Itoa(e.timings.syncWaveDelay),
 	}
 	logs := filepath.Join(e.dir, "logs")
 

@@ -16,12 +16,13 @@ import (
 	"github.com/rehearse/rehearse/reports"
 )
 
-// benchEnv starts a real environment with the seed's GitLab and Harbor
-// mapped, Argo CD's repository credentials and push webhooks.
-func benchEnv(b *testing.B) (*World, *engine.Engine, func()) {
+// benchEnv starts a real environment at the given time scale with the
+// seed's GitLab and Harbor mapped, Argo CD's repository credentials and
+// push webhooks.
+func benchEnv(b *testing.B, scale float64) (*World, *engine.Engine, func()) {
 	b.Helper()
 	ctx := context.Background()
-	env, err := NewEnvironment(EnvOptions{TimeScale: 60})
+	env, err := NewEnvironment(EnvOptions{TimeScale: scale})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func benchEnv(b *testing.B) (*World, *engine.Engine, func()) {
 func benchWorld(b *testing.B) (*World, *engine.Engine, func()) {
 	b.Helper()
 	ctx := context.Background()
-	w, e, cleanup := benchEnv(b)
+	w, e, cleanup := benchEnv(b, 60)
 	for _, step := range []func() error{
 		func() error { return w.createProject(ctx, "qsign-prod") },
 		func() error { return w.prebuiltImage(ctx, "qsign-prod/app:v1.0.0", "q-sign-app") },
