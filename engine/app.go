@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
@@ -249,6 +250,26 @@ func (e *Engine) Kube() kubernetes.Interface { return e.kube }
 
 // RESTConfig of the destination cluster.
 func (e *Engine) RESTConfig() *rest.Config { return rest.CopyConfig(e.rest) }
+
+// Dynamic is a dynamic client of the cluster Argo CD runs in.
+func (e *Engine) Dynamic() dynamic.Interface { return e.dyn }
+
+// Applications reads every Application of Argo CD's namespace.
+func (e *Engine) Applications(ctx context.Context) ([]*Application, error) {
+	list, err := e.dyn.Resource(applicationGVR).Namespace(Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Application, 0, len(list.Items))
+	for i := range list.Items {
+		app, err := applicationFrom(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, app)
+	}
+	return out, nil
+}
 
 // Events returns the Kubernetes events Argo CD recorded for an app, oldest
 // first: its own account of what it did (sync started, namespace created...).

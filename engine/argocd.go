@@ -451,27 +451,10 @@ func (e *Engine) hasFlag(ctx context.Context, component, flag string) bool {
 	return bytes.Contains(out, []byte(flag+" "))
 }
 
-// install applies the CRDs (server-side: they exceed the client-side
-// last-applied annotation limit), the argocd namespace, the base config and
-// the default AppProject.
+// install applies the CRDs, the argocd namespace, the base config and the
+// default AppProject.
 func (e *Engine) install(ctx context.Context, argoBin string) error {
-	crds, err := filepath.Glob(filepath.Join(argoBin, "manifests", "crds", "*-crd.yaml"))
-	if err != nil || len(crds) == 0 {
-		return fmt.Errorf("no Argo CD CRDs under %s", argoBin)
-	}
-	for _, f := range crds {
-		objs, err := readManifests(f)
-		if err != nil {
-			return err
-		}
-		for _, o := range objs {
-			if err := e.serverSideApply(ctx, crdGVR, o); err != nil {
-				return fmt.Errorf("applying %s: %w", filepath.Base(f), err)
-			}
-		}
-	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
-	if _, err := e.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := e.installCRDsAndNamespace(ctx, "Argo CD", argoBin, Namespace); err != nil {
 		return err
 	}
 	configs, err := filepath.Glob(filepath.Join(argoBin, "manifests", "base", "config", "argocd-*.yaml"))
@@ -545,6 +528,33 @@ func (e *Engine) install(ctx context.Context, argoBin string) error {
 	return e.procs.WaitFor(ctx, "AppProject default to be accepted", 100*time.Millisecond, func(ctx context.Context) error {
 		return e.serverSideApply(ctx, appProjectGVR, project)
 	})
+}
+
+// installCRDsAndNamespace applies the CRDs a module ships under
+// manifests/crds of its bin directory (server-side: they exceed the
+// client-side last-applied annotation limit) and creates the component's
+// namespace.
+func (e *Engine) installCRDsAndNamespace(ctx context.Context, what, bin, namespace string) error {
+	crds, err := filepath.Glob(filepath.Join(bin, "manifests", "crds", "*-crd.yaml"))
+	if err != nil || len(crds) == 0 {
+		return fmt.Errorf("no %s CRDs under %s", what, bin)
+	}
+	for _, f := range crds {
+		objs, err := readManifests(f)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if err := e.serverSideApply(ctx, crdGVR, o); err != nil {
+				return fmt.Errorf("applying %s: %w", filepath.Base(f), err)
+			}
+		}
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
+	if _, err := e.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
 }
 
 func (e *Engine) serverSideApply(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) error {

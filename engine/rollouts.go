@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -48,23 +46,7 @@ func (e *Engine) StartRollouts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	crds, err := filepath.Glob(filepath.Join(bin, "manifests", "crds", "*-crd.yaml"))
-	if err != nil || len(crds) == 0 {
-		return fmt.Errorf("no Argo Rollouts CRDs under %s", bin)
-	}
-	for _, f := range crds {
-		objs, err := readManifests(f)
-		if err != nil {
-			return err
-		}
-		for _, o := range objs {
-			if err := e.serverSideApply(ctx, crdGVR, o); err != nil {
-				return fmt.Errorf("applying %s: %w", filepath.Base(f), err)
-			}
-		}
-	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: RolloutsNamespace}}
-	if _, err := e.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := e.installCRDsAndNamespace(ctx, "Argo Rollouts", bin, RolloutsNamespace); err != nil {
 		return err
 	}
 	var healthz, metrics int
@@ -114,15 +96,19 @@ var (
 type Rollout struct {
 	Name, Namespace string
 	Phase, Message  string // Healthy, Progressing, Paused, Degraded
-	// Step is status.currentStepIndex (canary), -1 when absent.
+	// Step is status.currentStepIndex (canary), -1 when absent; Steps is
+	// how many canary steps the spec has, and Weights their setWeight
+	// (-1 for steps of another kind).
 	Step         int
 	Steps        int
+	Weights      []int
 	Aborted      bool
 	PauseReasons []string // status.pauseConditions[].reason
-	StableHash   string   // status.stableRS
-	CurrentHash  string   // status.currentPodHash
-	// ActiveHash and PreviewHash are the blue-green Services' selectors.
-	ActiveHash, PreviewHash string
+	// Replicas is spec.replicas; UpdatedReplicas the pods of the current
+	// template (the canary, during a canary update).
+	Replicas, UpdatedReplicas int
+	// Selector is spec.selector.matchLabels.
+	Selector map[string]string
 }
 
 // Rollout reads a Rollout's status.
@@ -131,7 +117,24 @@ func (e *Engine) Rollout(ctx context.Context, namespace, name string) (*Rollout,
 	if err != nil {
 		return nil, fmt.Errorf("rollout %s/%s: %w", namespace, name, err)
 	}
-	r := &Rollout{Name: name, Namespace: namespace, Step: -1}
+	return rolloutFrom(u), nil
+}
+
+// Rollouts reads every Rollout of a namespace.
+func (e *Engine) Rollouts(ctx context.Context, namespace string) ([]*Rollout, error) {
+	list, err := e.dyn.Resource(rolloutGVR).Namespace(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("rollouts in %s: %w", namespace, err)
+	}
+	out := make([]*Rollout, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, rolloutFrom(&list.Items[i]))
+	}
+	return out, nil
+}
+
+func rolloutFrom(u *unstructured.Unstructured) *Rollout {
+	r := &Rollout{Name: u.GetName(), Namespace: u.GetNamespace(), Step: -1}
 	r.Phase, _, _ = unstructured.NestedString(u.Object, "status", "phase")
 	r.Message, _, _ = unstructured.NestedString(u.Object, "status", "message")
 	if v, ok, _ := unstructured.NestedInt64(u.Object, "status", "currentStepIndex"); ok {
@@ -139,6 +142,15 @@ func (e *Engine) Rollout(ctx context.Context, namespace, name string) (*Rollout,
 	}
 	steps, _, _ := unstructured.NestedSlice(u.Object, "spec", "strategy", "canary", "steps")
 	r.Steps = len(steps)
+	for _, st := range steps {
+		w := int64(-1)
+		if m, ok := st.(map[string]any); ok {
+			if v, ok, _ := unstructured.NestedInt64(m, "setWeight"); ok {
+				w = v
+			}
+		}
+		r.Weights = append(r.Weights, int(w))
+	}
 	r.Aborted, _, _ = unstructured.NestedBool(u.Object, "status", "abort")
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
 	for _, c := range conds {
@@ -147,11 +159,11 @@ func (e *Engine) Rollout(ctx context.Context, namespace, name string) (*Rollout,
 			r.PauseReasons = append(r.PauseReasons, reason)
 		}
 	}
-	r.StableHash, _, _ = unstructured.NestedString(u.Object, "status", "stableRS")
-	r.CurrentHash, _, _ = unstructured.NestedString(u.Object, "status", "currentPodHash")
-	r.ActiveHash, _, _ = unstructured.NestedString(u.Object, "status", "blueGreen", "activeSelector")
-	r.PreviewHash, _, _ = unstructured.NestedString(u.Object, "status", "blueGreen", "previewSelector")
-	return r, nil
+	replicas, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
+	updated, _, _ := unstructured.NestedInt64(u.Object, "status", "updatedReplicas")
+	r.Replicas, r.UpdatedReplicas = int(replicas), int(updated)
+	r.Selector, _, _ = unstructured.NestedStringMap(u.Object, "spec", "selector", "matchLabels")
+	return r
 }
 
 // PromoteRollout does what `kubectl argo rollouts promote` (no flags)

@@ -11,9 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures/workspace"
 	"github.com/rehearse/rehearse/internal/await"
 )
@@ -124,8 +123,8 @@ spec:
 		applied := time.Since(start)
 		// The target is 5 minutes; the count then is reported, and the wait
 		// goes on to capacityWait for the time until all are done.
-		atTarget, _ := waitApps(ctx, w, n, 5*time.Minute-time.Since(start), func(unstructured.Unstructured) bool { return true })
-		synced, err := waitApps(ctx, w, n, capacityWait-time.Since(start), func(unstructured.Unstructured) bool { return true })
+		atTarget, _ := waitApps(ctx, w, n, 5*time.Minute-time.Since(start), func(*engine.Application) bool { return true })
+		synced, err := waitApps(ctx, w, n, capacityWait-time.Since(start), func(*engine.Application) bool { return true })
 		allSynced := time.Since(start)
 		if err != nil {
 			fmt.Printf("\ncapacity: %d of %d Applications Synced and Healthy after 5 min, %d after %s: %v\n", atTarget, n, synced, allSynced.Round(time.Second), err)
@@ -145,10 +144,8 @@ spec:
 		pushed := time.Now()
 		must(ws.Push("main"))
 		_ = ws.Close()
-		_, err = waitApps(ctx, w, hot, 5*time.Minute, func(u unstructured.Unstructured) bool {
-			rev, _, _ := unstructured.NestedString(u.Object, "status", "sync", "revision")
-			path, _, _ := unstructured.NestedString(u.Object, "spec", "source", "path")
-			return path == "hot" && rev == sha
+		_, err = waitApps(ctx, w, hot, 5*time.Minute, func(app *engine.Application) bool {
+			return app.Spec.Source != nil && app.Spec.Source.Path == "hot" && app.Status.Sync.Revision == sha
 		})
 		must(err)
 		hotSynced := time.Since(pushed)
@@ -173,30 +170,25 @@ func mbOf(by map[string]uint64) map[string]uint64 {
 	return out
 }
 
-var applicationResource = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
-
 // waitApps waits until want Applications are Synced and Healthy and match.
-func waitApps(ctx context.Context, w *World, want int, timeout time.Duration, match func(unstructured.Unstructured) bool) (int, error) {
-	apps := w.dynamic().Resource(applicationResource).Namespace("argocd")
+func waitApps(ctx context.Context, w *World, want int, timeout time.Duration, match func(*engine.Application) bool) (int, error) {
 	got := 0
 	_, err := await.EventuallyEvery(ctx, fmt.Sprintf("%d Applications Synced and Healthy", want), timeout, time.Second,
 		func(ctx context.Context) await.Result {
-			list, err := apps.List(ctx, metav1.ListOptions{})
+			apps, err := w.env.Engine().Applications(ctx)
 			if err != nil {
 				return await.Waiting("%v", err)
 			}
 			got = 0
-			for _, u := range list.Items {
-				sync, _, _ := unstructured.NestedString(u.Object, "status", "sync", "status")
-				health, _, _ := unstructured.NestedString(u.Object, "status", "health", "status")
-				if sync == "Synced" && health == "Healthy" && match(u) {
+			for _, app := range apps {
+				if app.Status.Sync.Status == "Synced" && app.Status.Health.Status == "Healthy" && match(app) {
 					got++
 				}
 			}
 			if got >= want {
-				return await.Passed("%d of %d", got, len(list.Items))
+				return await.Passed("%d of %d", got, len(apps))
 			}
-			return await.Waiting("%d of %d Synced and Healthy", got, len(list.Items))
+			return await.Waiting("%d of %d Synced and Healthy", got, len(apps))
 		})
 	return got, err
 }

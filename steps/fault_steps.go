@@ -69,8 +69,8 @@ func (w *World) crashComponent(ctx context.Context, component string) error {
 }
 
 func (w *World) mailDown(ctx context.Context) error {
-	if w.mail == nil {
-		return fmt.Errorf("no mail server: add \"Argo CD sends e-mail notifications through the local mail server\"")
+	if err := w.requireMail(); err != nil {
+		return err
 	}
 	w.mail.SetDown(true)
 	w.mailDownAt = time.Now()
@@ -79,8 +79,8 @@ func (w *World) mailDown(ctx context.Context) error {
 }
 
 func (w *World) mailBack(ctx context.Context) error {
-	if w.mail == nil {
-		return fmt.Errorf("no mail server in this scenario")
+	if err := w.requireMail(); err != nil {
+		return err
 	}
 	// The outage only means something once Argo CD has run into it.
 	_, err := await.Eventually(ctx, "Argo CD to try the mail server while it is down", 30*time.Second, func(context.Context) await.Result {

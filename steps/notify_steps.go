@@ -55,6 +55,15 @@ func (w *World) emailNotifications(ctx context.Context) error {
 	return e.ConfigureEmail(ctx, engine.EmailService{Host: "127.0.0.1", Port: w.mail.Port(), From: "argocd@q-sign.local"})
 }
 
+// requireMail fails, saying which step is missing, when the scenario has
+// no mail server.
+func (w *World) requireMail() error {
+	if w.mail == nil {
+		return fmt.Errorf("no mail server: add \"Argo CD sends e-mail notifications through the local mail server\"")
+	}
+	return nil
+}
+
 func (w *World) matching(rcpt, subject string) (n int, subjects []string) {
 	for _, m := range w.mail.To(rcpt) {
 		subjects = append(subjects, m.Subject)
@@ -80,8 +89,8 @@ func (w *World) failedDelivery(ctx context.Context, rcpt string) error {
 }
 
 func (w *World) receivedWithin(ctx context.Context, seconds int, rcpt string, count int, subject string) error {
-	if w.mail == nil {
-		return fmt.Errorf("no mail server: add \"Argo CD sends e-mail notifications through the local mail server\"")
+	if err := w.requireMail(); err != nil {
+		return err
 	}
 	start := time.Now()
 	_, err := await.Eventually(ctx, fmt.Sprintf("%d e-mails to %s about %q", count, rcpt, subject), time.Duration(seconds)*time.Second,
@@ -112,8 +121,8 @@ func (w *World) receivedWithin(ctx context.Context, seconds int, rcpt string, co
 }
 
 func (w *World) receivedExactly(ctx context.Context, rcpt string, count int, subject string, polls int) error {
-	if w.mail == nil {
-		return fmt.Errorf("no mail server: add \"Argo CD sends e-mail notifications through the local mail server\"")
+	if err := w.requireMail(); err != nil {
+		return err
 	}
 	return w.exactlyThenNoMore(ctx, fmt.Sprintf("e-mail to %s about %q", rcpt, subject), count, polls, func() (int, string) {
 		n, subjects := w.matching(rcpt, subject)

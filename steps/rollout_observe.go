@@ -6,9 +6,7 @@ import (
 	"sync"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
+	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/reports/sequence"
 )
 
@@ -23,34 +21,26 @@ type rolloutRecorder struct {
 	events []sequence.Event
 }
 
-type rolloutState struct {
-	step, steps          int
-	phase                string
-	aborted              bool
-	canaryReady, replica int64
-	weights              []int64 // setWeight of each step, -1 for other steps
-}
-
 func (w *World) recordRollouts(ns string) {
-	if w.rollouts[ns] != nil || w.env.Engine() == nil || !w.env.Engine().RolloutsRunning() {
+	e := w.env.Engine()
+	if w.rollouts[ns] != nil || e == nil || !e.RolloutsRunning() {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &rolloutRecorder{stop: cancel, done: make(chan struct{})}
 	w.rollouts[ns] = r
-	ri := w.dynamic().Resource(rolloutResource).Namespace(ns)
 	go func() {
 		defer close(r.done)
-		last := map[string]rolloutState{}
+		last := map[string]*engine.Rollout{}
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			list, err := ri.List(ctx, metav1.ListOptions{})
-			if err == nil {
-				for _, u := range list.Items {
-					now := rolloutStateOf(&u)
-					r.compare(time.Now(), u.GetName(), last[u.GetName()], now)
-					last[u.GetName()] = now
+			if list, err := e.Rollouts(ctx, ns); err == nil {
+				for _, now := range list {
+					if was := last[now.Name]; was != nil {
+						r.compare(time.Now(), was, now)
+					}
+					last[now.Name] = now
 				}
 			}
 			select {
@@ -62,44 +52,21 @@ func (w *World) recordRollouts(ns string) {
 	}()
 }
 
-func rolloutStateOf(u *unstructured.Unstructured) rolloutState {
-	s := rolloutState{step: -1}
-	if v, ok, _ := unstructured.NestedInt64(u.Object, "status", "currentStepIndex"); ok {
-		s.step = int(v)
-	}
-	steps, _, _ := unstructured.NestedSlice(u.Object, "spec", "strategy", "canary", "steps")
-	s.steps = len(steps)
-	for _, st := range steps {
-		w := int64(-1)
-		if m, ok := st.(map[string]any); ok {
-			if v, ok, _ := unstructured.NestedInt64(m, "setWeight"); ok {
-				w = v
-			}
-		}
-		s.weights = append(s.weights, w)
-	}
-	s.phase, _, _ = unstructured.NestedString(u.Object, "status", "phase")
-	s.aborted, _, _ = unstructured.NestedBool(u.Object, "status", "abort")
-	s.replica, _, _ = unstructured.NestedInt64(u.Object, "spec", "replicas")
-	// The canary's pods: those of the current pod template.
-	s.canaryReady, _, _ = unstructured.NestedInt64(u.Object, "status", "updatedReplicas")
-	return s
-}
-
 func (r *rolloutRecorder) add(t time.Time, from, to, format string, args ...any) {
 	r.mu.Lock()
 	r.events = append(r.events, sequence.Event{Time: t, From: from, To: to, Message: fmt.Sprintf(format, args...), Observer: "rollout status"})
 	r.mu.Unlock()
 }
 
-func (r *rolloutRecorder) compare(t time.Time, name string, was, now rolloutState) {
-	if was.phase == "" || now.steps == 0 {
-		return // first sight, or not a canary
+func (r *rolloutRecorder) compare(t time.Time, was, now *engine.Rollout) {
+	name := now.Name
+	if was.Phase == "" || now.Steps == 0 {
+		return // no status yet, or not a canary
 	}
-	if now.step != was.step && now.step > 0 && now.step <= len(now.weights) {
-		if wt := now.weights[now.step-1]; wt >= 0 {
+	if now.Step != was.Step && now.Step > 0 && now.Step <= len(now.Weights) {
+		if wt := now.Weights[now.Step-1]; wt >= 0 {
 			first := true
-			for _, x := range now.weights[:now.step-1] {
+			for _, x := range now.Weights[:now.Step-1] {
 				first = first && x < 0
 			}
 			if first {
@@ -109,28 +76,28 @@ func (r *rolloutRecorder) compare(t time.Time, name string, was, now rolloutStat
 			}
 		}
 	}
-	if now.step == now.steps && was.step != now.steps && !now.aborted {
+	if now.Step == now.Steps && was.Step != now.Steps && !now.Aborted {
 		r.add(t, sequence.ArgoCD, sequence.Kubernetes, "Full rollout of %s", name)
 	}
-	if now.canaryReady != was.canaryReady && now.replica > 0 && !now.aborted {
-		pct := now.canaryReady * 100 / now.replica
-		if now.canaryReady == now.replica && now.step == now.steps {
-			r.add(t, sequence.Kubernetes, sequence.Kubernetes, "Scale canary to 100%% (%d pods)", now.canaryReady)
-		} else if now.canaryReady > 0 {
+	if now.UpdatedReplicas != was.UpdatedReplicas && now.Replicas > 0 && !now.Aborted {
+		pct := now.UpdatedReplicas * 100 / now.Replicas
+		if now.UpdatedReplicas == now.Replicas && now.Step == now.Steps {
+			r.add(t, sequence.Kubernetes, sequence.Kubernetes, "Scale canary to 100%% (%d pods)", now.UpdatedReplicas)
+		} else if now.UpdatedReplicas > 0 {
 			r.add(t, sequence.Kubernetes, sequence.Kubernetes, "Update weights (%d%% stable, %d%% canary: ready pods)", 100-pct, pct)
 		}
 	}
-	if now.aborted && !was.aborted {
+	if now.Aborted && !was.Aborted {
 		r.add(t, sequence.ArgoCD, sequence.Kubernetes, "Delete canary of %s (rollout aborted)", name)
 	}
-	if now.aborted && now.canaryReady == 0 && was.canaryReady > 0 {
+	if now.Aborted && now.UpdatedReplicas == 0 && was.UpdatedReplicas > 0 {
 		r.add(t, sequence.Kubernetes, sequence.Kubernetes, "Route 100%% → stable (canary pods of %s gone)", name)
 	}
-	if now.phase != was.phase {
+	if now.Phase != was.Phase {
 		switch {
-		case now.phase == "Healthy" && was.phase != "" && !now.aborted:
+		case now.Phase == "Healthy" && !now.Aborted:
 			r.add(t, sequence.ArgoCD, sequence.ArgoCD, "Canary successful: %s Healthy", name)
-		case now.phase == "Degraded" && now.aborted:
+		case now.Phase == "Degraded" && now.Aborted:
 			r.add(t, sequence.ArgoCD, sequence.ArgoCD, "Canary failed, rolled back: %s Degraded", name)
 		}
 	}

@@ -3,11 +3,13 @@ package steps
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -259,8 +261,8 @@ func (w *World) compressDurations(ctx context.Context, dir, repo string) error {
 }
 
 func isNumber(s string) bool {
-	_, err := fmt.Sscanf(s, "%f", new(float64))
-	return err == nil && !strings.ContainsAny(s, "hmsu")
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }
 
 func (w *World) startUsers(ctx context.Context, rate int, svc, ns string) error {
@@ -276,8 +278,6 @@ func (w *World) startUsers(ctx context.Context, rate int, svc, ns string) error 
 		return err
 	}
 	w.users[svc] = g
-	w.usersSince[svc] = time.Now()
-	w.usersNamespace[svc] = ns
 	w.recordRollouts(ns)
 	if err := w.watchPods(ctx, "", ns); err != nil {
 		return err
@@ -285,6 +285,13 @@ func (w *World) startUsers(ctx context.Context, rate int, svc, ns string) error 
 	w.observe(sequence.Users, sequence.Kubernetes, fmt.Sprintf("Traffic (%d requests/s to Service %s)", rate, svc))
 	return nil
 }
+
+// inFlight is how long a request may still be unanswered: requests sent
+// more recently are left out of what the users saw.
+const inFlight = 500 * time.Millisecond
+
+// settledUntil is the end of the window of requests that have their answer.
+func settledUntil() time.Time { return time.Now().Add(-inFlight) }
 
 func (w *World) generator(svc string) (*traffic.Generator, error) {
 	g := w.users[svc]
@@ -314,20 +321,10 @@ func (w *World) rolloutPhase(ctx context.Context, seconds int, name, ns, phase, 
 	return err
 }
 
-// rolloutPods lists the Rollout's pods (by its selector) with their image tag.
-func (w *World) rolloutPods(ctx context.Context, ns, name string) ([]corev1.Pod, error) {
-	e := w.env.Engine()
-	u, err := w.dynamic().Resource(rolloutResource).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	sel, _, _ := unstructured.NestedStringMap(u.Object, "spec", "selector", "matchLabels")
-	var parts []string
-	for k, v := range sel {
-		parts = append(parts, k+"="+v)
-	}
-	sort.Strings(parts)
-	pods, err := e.Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: strings.Join(parts, ",")})
+// rolloutPods lists the pods of a Rollout already read (by its selector).
+func (w *World) rolloutPods(ctx context.Context, r *engine.Rollout) ([]corev1.Pod, error) {
+	pods, err := w.env.Engine().Kube().CoreV1().Pods(r.Namespace).List(ctx,
+		metav1.ListOptions{LabelSelector: labels.SelectorFromSet(r.Selector).String()})
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +368,7 @@ func (w *World) rolloutStepCheck(e *engine.Engine, name, ns string, step, nA int
 		if err != nil {
 			return await.Waiting("%v", err)
 		}
-		pods, err := w.rolloutPods(ctx, ns, name)
+		pods, err := w.rolloutPods(ctx, r)
 		if err != nil {
 			return await.Waiting("%v", err)
 		}
@@ -414,12 +411,17 @@ func (w *World) rolloutStaysAtStep(ctx context.Context, name, ns string, step, n
 }
 
 func (w *World) rolloutRunsOnly(ctx context.Context, seconds int, name, ns, tag string, n int) error {
-	if _, err := w.engine(ctx); err != nil {
+	e, err := w.engine(ctx)
+	if err != nil {
 		return err
 	}
-	_, err := await.Eventually(ctx, fmt.Sprintf("rollout %s/%s to run only %s on %d ready pods", ns, name, tag, n),
+	_, err = await.Eventually(ctx, fmt.Sprintf("rollout %s/%s to run only %s on %d ready pods", ns, name, tag, n),
 		time.Duration(seconds)*time.Second, func(ctx context.Context) await.Result {
-			pods, err := w.rolloutPods(ctx, ns, name)
+			r, err := e.Rollout(ctx, ns, name)
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			pods, err := w.rolloutPods(ctx, r)
 			if err != nil {
 				return await.Waiting("%v", err)
 			}
@@ -533,7 +535,7 @@ func (w *World) trafficShare(ctx context.Context, seconds int, svc, version stri
 	case <-time.After(time.Duration(seconds) * time.Second):
 	}
 	// Requests still in flight at the end are not counted.
-	to := time.Now().Add(-500 * time.Millisecond)
+	to := settledUntil()
 	s := traffic.Summarize(g.Records(from), from, to)
 	w.note("traffic to %s during %ds: %s", svc, seconds, s)
 	share := s.Share(version) * 100
@@ -543,7 +545,7 @@ func (w *World) trafficShare(ctx context.Context, seconds int, svc, version stri
 	if math.Abs(share-float64(percent)) > float64(tolerance) {
 		return fmt.Errorf("%s answered %.1f%% of the requests, want %d%% within %d points: %s", version, share, percent, tolerance, s)
 	}
-	for _, v := range sortedKeys(s.ByVersion) {
+	for _, v := range slices.Sorted(maps.Keys(s.ByVersion)) {
 		w.observe(sequence.Kubernetes, sequence.Kubernetes, fmt.Sprintf("Route %.0f%% → %s", s.Share(v)*100, v))
 	}
 	return nil
@@ -557,8 +559,7 @@ func (w *World) trafficOnly(ctx context.Context, seconds int, svc, version strin
 	_, err = await.Eventually(ctx, fmt.Sprintf("the users' requests to %s to reach only %s", svc, version), time.Duration(seconds)*time.Second,
 		func(context.Context) await.Result {
 			rs := g.Records(time.Now().Add(-5 * time.Second))
-			// Requests sent in the last 0.5 s may still be in flight.
-			for len(rs) > 0 && time.Since(rs[len(rs)-1].At) < 500*time.Millisecond {
+			for len(rs) > 0 && rs[len(rs)-1].At.After(settledUntil()) {
 				rs = rs[:len(rs)-1]
 			}
 			if len(rs) < 20 {
@@ -584,8 +585,8 @@ func (w *World) noFailedRequest(ctx context.Context, svc, gapMillis string) erro
 	if err != nil {
 		return err
 	}
-	to := time.Now().Add(-500 * time.Millisecond)
-	s := traffic.Summarize(g.Records(w.usersSince[svc]), w.usersSince[svc], to)
+	to := settledUntil()
+	s := traffic.Summarize(g.Records(g.Started()), g.Started(), to)
 	w.note("users' requests to %s since they started: %s", svc, s)
 	if s.Total == 0 {
 		return fmt.Errorf("no request was sent to %s", svc)
@@ -608,7 +609,7 @@ func (w *World) neverReached(ctx context.Context, svc, version string) error {
 	if err != nil {
 		return err
 	}
-	s := traffic.Summarize(g.Records(w.usersSince[svc]), w.usersSince[svc], time.Now())
+	s := traffic.Summarize(g.Records(g.Started()), g.Started(), time.Now())
 	if n := s.ByVersion[version]; n > 0 {
 		return fmt.Errorf("%d requests to %s were answered by %s: %s", n, svc, version, s)
 	}
@@ -642,12 +643,7 @@ func (w *World) prometheusEmpty(ctx context.Context) error {
 	return nil
 }
 
-var rolloutResource = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "rollouts"}
-
-func (w *World) dynamic() dynamic.Interface {
-	d, _ := dynamic.NewForConfig(w.env.Engine().RESTConfig())
-	return d
-}
+func (w *World) dynamic() dynamic.Interface { return w.env.Engine().Dynamic() }
 
 func (w *World) kubectlApply(ctx context.Context, file, repo, ns string) error {
 	e, err := w.engine(ctx)
@@ -839,7 +835,7 @@ func (w *World) monitorNoErrors(ctx context.Context, ns string, minutes int) err
 		}
 	}
 	for svc, g := range w.users {
-		s := traffic.Summarize(g.Records(from), from, time.Now().Add(-500*time.Millisecond))
+		s := traffic.Summarize(g.Records(from), from, settledUntil())
 		if s.Failed > 0 {
 			return fmt.Errorf("users of %s saw failures while monitoring: %s", svc, s)
 		}
@@ -886,13 +882,4 @@ func (w *World) noLabelledPods(ctx context.Context, seconds int, selector, ns st
 			return await.Waiting("still there: %s", strings.Join(names, ", "))
 		})
 	return err
-}
-
-func sortedKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

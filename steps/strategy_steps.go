@@ -67,14 +67,14 @@ func (w *World) measureRollout(ctx context.Context, version, strategy string) er
 	if push.IsZero() {
 		return fmt.Errorf("no push to measure from")
 	}
-	now := time.Now().Add(-500 * time.Millisecond) // in-flight requests are not counted
+	now := settledUntil()
 	records := g.Records(push)
 	s := traffic.Summarize(records, push, now)
 	settled, ok := settledAt(records, version)
 	if !ok {
 		return fmt.Errorf("the users' requests to %s do not all reach %s yet: %s", svc, version, s)
 	}
-	ns := w.usersNamespace[svc]
+	ns := g.Namespace()
 	rec := w.podRecorders[recorderKey("", ns)]
 	if rec == nil {
 		return fmt.Errorf("the pods of %s were not recorded", ns)
@@ -114,7 +114,7 @@ func (w *World) measureRollback(ctx context.Context, version string) error {
 		return fmt.Errorf("the users' requests to %s do not all reach %s yet", svc, version)
 	}
 	w.strategy.RollbackSeconds = settled.Sub(push).Seconds()
-	s := traffic.Summarize(records, push, time.Now().Add(-500*time.Millisecond))
+	s := traffic.Summarize(records, push, settledUntil())
 	w.note("%s rollback to %s: all requests on %s after %s; %s", w.strategy.Strategy, version, version, settled.Sub(push).Round(time.Millisecond), s)
 	return nil
 }

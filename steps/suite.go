@@ -126,7 +126,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				if e := env.Engine(); e != nil {
 					dirs = append(dirs, e.Dir())
 				}
-				if c, ok := env.Cluster().(interface{ Dir() string }); ok && env.Cluster() != nil {
+				if c, ok := env.Cluster().(interface{ Dir() string }); ok {
 					dirs = append(dirs, c.Dir())
 				}
 				for _, d := range dirs {

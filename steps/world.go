@@ -66,12 +66,9 @@ type World struct {
 
 	prom       *prometheus                   // the scenario's Prometheus
 	users      map[string]*traffic.Generator // the seed's Users, by Service
-	usersSince map[string]time.Time
-	// usersNamespace is the namespace of each Service the users reach.
-	usersNamespace map[string]string
-	strategy       *reports.StrategyRow        // the strategy-table row measured
-	rollouts       map[string]*rolloutRecorder // by namespace
-	mailDownAt     time.Time
+	strategy   *reports.StrategyRow          // the strategy-table row measured
+	rollouts   map[string]*rolloutRecorder   // by namespace
+	mailDownAt time.Time
 
 	started  time.Time         // when the scenario began, for log windows
 	events   []sequence.Event  // interactions steps performed as people
@@ -133,8 +130,8 @@ func newWorld(env *Environment, scenario, id string) *World {
 		passwords: map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id,
 			jenkinsUser: "jenkins-" + id, leadUser: "lead-" + id},
 		newNamespaces: map[string]bool{}, commits: map[string]string{}, podRecorders: map[string]*podwatch.Recorder{},
-		appRoles: map[string]string{}, users: map[string]*traffic.Generator{}, usersSince: map[string]time.Time{},
-		usersNamespace: map[string]string{}, rollouts: map[string]*rolloutRecorder{}}
+		appRoles: map[string]string{}, users: map[string]*traffic.Generator{},
+		rollouts: map[string]*rolloutRecorder{}}
 }
 
 func (w *World) engine(ctx context.Context) (*engine.Engine, error) {

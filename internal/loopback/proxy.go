@@ -6,7 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
+	"net/url"
 	"sync"
 	"time"
 )
@@ -112,12 +112,10 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, from, err)
 		return
 	}
-	addr := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(target, "https://"), "http://"), "/")
-	if i := strings.Index(addr, "/"); i >= 0 {
-		addr = addr[:i]
-	}
+	// Rewrite returns only well-formed URLs.
+	u, _ := url.Parse(target)
 	var d Dialer
-	upstream, err := d.DialContext(r.Context(), "tcp", addr)
+	upstream, err := d.DialContext(r.Context(), "tcp", u.Host)
 	if err != nil {
 		p.refuse(w, from, err)
 		return
