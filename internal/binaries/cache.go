@@ -95,8 +95,10 @@ func (c *Cache) Ensure(ctx context.Context, r Recipe) (string, error) {
 		return c.BinDir(r), nil
 	}
 	src := filepath.Join(c.Root, "src", r.Key())
-	if err := c.prepareWrapper(ctx, r, src); err != nil {
-		return "", err
+	if len(r.Commands) > 0 {
+		if err := c.prepareWrapper(ctx, r, src); err != nil {
+			return "", err
+		}
 	}
 	if err := os.MkdirAll(c.BinDir(r), 0o755); err != nil {
 		return "", err
@@ -110,7 +112,7 @@ func (c *Cache) Ensure(ctx context.Context, r Recipe) (string, error) {
 		}
 	}
 	if len(r.Files) > 0 {
-		if err := c.copyFiles(ctx, r, src); err != nil {
+		if err := c.copyFiles(ctx, r); err != nil {
 			return "", err
 		}
 	}
@@ -319,13 +321,19 @@ func toolsGo(r Recipe) []byte {
 }
 
 // copyFiles copies Recipe.Files out of the module cache (read-only files)
-// into the bin directory, then writes the ".files" marker.
-func (c *Cache) copyFiles(ctx context.Context, r Recipe, src string) error {
-	out, err := c.goCmd(ctx, r, src, "locate "+r.Module, "list", "-m", "-json", r.Module)
+// into the bin directory, then writes the ".files" marker. The module is
+// located by downloading it at the recipe's version, which needs no wrapper.
+func (c *Cache) copyFiles(ctx context.Context, r Recipe) error {
+	tmp, err := os.MkdirTemp("", "rehearse-modfetch-")
 	if err != nil {
 		return err
 	}
-	var mod struct{ Dir string }
+	defer os.RemoveAll(tmp)
+	out, err := c.goCmd(ctx, r, tmp, "locate "+r.Module, "mod", "download", "-json", r.Module+"@"+r.Version)
+	if err != nil {
+		return err
+	}
+	var mod struct{ Dir, Error string }
 	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
 		return &BuildError{Recipe: r.Key(), Step: "locate " + r.Module, Output: string(out), Err: fmt.Errorf("module directory unknown: %v", err)}
 	}

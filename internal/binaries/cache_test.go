@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/module"
+	modzip "golang.org/x/mod/zip"
 )
 
 const upstreamGoMod = `module example.com/upstream
@@ -80,4 +82,44 @@ func TestEnsureReportsTheGoCommandsOutput(t *testing.T) {
 	require.ErrorAs(t, err, &be)
 	assert.Equal(t, "download example.invalid/never", be.Step)
 	assert.True(t, strings.Contains(be.Output, "example.invalid/never"), be.Output)
+}
+
+// TestFilesOnlyRecipeCopiesFromTheModule serves a module from a file://
+// proxy and takes its manifests without building anything.
+func TestFilesOnlyRecipeCopiesFromTheModule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the go command")
+	}
+	src := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.com/crds\n\ngo 1.26\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(src, "config", "crd"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "config", "crd", "a.yaml"), []byte("kind: CustomResourceDefinition\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "README.md"), []byte("not wanted\n"), 0o644))
+
+	proxy := t.TempDir()
+	at := filepath.Join(proxy, "example.com", "crds", "@v")
+	require.NoError(t, os.MkdirAll(at, 0o755))
+	v := module.Version{Path: "example.com/crds", Version: "v1.0.0"}
+	zf, err := os.Create(filepath.Join(at, "v1.0.0.zip"))
+	require.NoError(t, err)
+	require.NoError(t, modzip.CreateFromDir(zf, v, src))
+	require.NoError(t, zf.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(at, "v1.0.0.mod"), []byte("module example.com/crds\n\ngo 1.26\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(at, "v1.0.0.info"), []byte(`{"Version":"v1.0.0"}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(at, "list"), []byte("v1.0.0\n"), 0o644))
+	t.Setenv("GOPROXY", "file://"+filepath.ToSlash(proxy))
+	t.Setenv("GONOSUMDB", "example.com")
+	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("GOMODCACHE", t.TempDir())
+
+	r := Recipe{Name: "crds", Module: "example.com/crds", Version: "v1.0.0", Files: []string{"config/crd"}}
+	c := &Cache{Root: t.TempDir()}
+	dir, err := c.Ensure(context.Background(), r)
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(dir, "config", "crd", "a.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, "kind: CustomResourceDefinition\n", string(b))
+	assert.NoFileExists(t, filepath.Join(dir, "README.md"))
+	assert.True(t, c.Built(r))
+	assert.NoDirExists(t, filepath.Join(c.Root, "src", r.Key()), "no wrapper module for a recipe without commands")
 }

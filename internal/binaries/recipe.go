@@ -14,7 +14,8 @@ type Recipe struct {
 	Name    string
 	Module  string
 	Version string
-	// Commands are the main packages to build.
+	// Commands are the main packages to build; a recipe without any only
+	// copies Files (manifests shipped by a module, such as CRDs).
 	Commands []Command
 	// LDFlags are passed to go build (version stamping).
 	LDFlags string
@@ -41,7 +42,7 @@ type Recipe struct {
 func (r Recipe) Key() string { return r.Name + "-" + r.Version }
 
 func (r Recipe) validate() error {
-	if r.Name == "" || r.Module == "" || r.Version == "" || len(r.Commands) == 0 {
+	if r.Name == "" || r.Module == "" || r.Version == "" || len(r.Commands)+len(r.Files) == 0 {
 		return fmt.Errorf("binaries: incomplete recipe %+v", r)
 	}
 	return nil
