@@ -19,6 +19,7 @@ import (
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures"
+	"github.com/rehearse/rehearse/fixtures/gateway"
 	"github.com/rehearse/rehearse/fixtures/registry"
 	"github.com/rehearse/rehearse/internal/binaries"
 	"github.com/rehearse/rehearse/internal/loopback"
@@ -63,6 +64,11 @@ type Environment struct {
 	engine  *engine.Engine
 	timings map[string]time.Duration
 	scale   *timescale.Scale
+	cache   *binaries.Cache
+
+	// The Gateway API CRDs, installed on first use.
+	gatewayOnce sync.Once
+	gatewayErr  error
 
 	// The registry is shared like the cluster (its nodes pull from it);
 	// each scenario resets it. mirrors is the nodes' registry mirror table.
@@ -296,6 +302,7 @@ func (e *Environment) start(ctx context.Context) error {
 		}
 		cache = &binaries.Cache{Root: root, Log: e.opts.Log}
 	}
+	e.cache = cache
 	if err := e.StartRegistry(); err != nil {
 		return fmt.Errorf("starting the registry: %w", err)
 	}
@@ -341,6 +348,31 @@ func (e *Environment) start(ctx context.Context) error {
 	e.sampleMemory()
 	e.logf("Argo CD %s ready in %s", e.engine.Version(), e.timings["engine"].Round(time.Millisecond))
 	return nil
+}
+
+// FixtureRecipes are what scenarios' fixtures take from the module proxy
+// besides the cluster's and the engine's binaries, for `rehearse prepare`.
+func FixtureRecipes() []binaries.Recipe { return []binaries.Recipe{gateway.CRDRecipe()} }
+
+// GatewayAPI installs the Gateway API CRDs in the cluster Argo CD runs in,
+// once per run (they are the same for every scenario).
+func (e *Environment) GatewayAPI(ctx context.Context) error {
+	if err := e.Start(ctx); err != nil {
+		return err
+	}
+	e.gatewayOnce.Do(func() {
+		start := time.Now()
+		dir, err := e.cache.Ensure(ctx, gateway.CRDRecipe())
+		if err == nil {
+			err = gateway.InstallCRDs(ctx, e.engine.Dynamic(), dir)
+		}
+		if err != nil {
+			e.gatewayErr = fmt.Errorf("installing the Gateway API %s CRDs: %w", gateway.APIVersion, err)
+			return
+		}
+		e.logf("Gateway API %s CRDs installed in %s", gateway.APIVersion, time.Since(start).Round(time.Millisecond))
+	})
+	return e.gatewayErr
 }
 
 // Engine is the running Argo CD (Start must have succeeded).

@@ -55,5 +55,6 @@ func (w *World) definitions() []StepDef {
 	defs = append(defs, w.faultSteps()...)
 	defs = append(defs, w.rolloutSteps()...)
 	defs = append(defs, w.strategySteps()...)
+	defs = append(defs, w.gatewaySteps()...)
 	return defs
 }

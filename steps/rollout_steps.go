@@ -277,12 +277,18 @@ func (w *World) startUsers(ctx context.Context, rate int, svc, ns string) error 
 	if err != nil {
 		return err
 	}
-	w.users[svc] = g
-	w.recordRollouts(ns)
-	if err := w.watchPods(ctx, "", ns); err != nil {
+	return w.usersStarted(ctx, svc, g, fmt.Sprintf("Traffic (%d requests/s to Service %s)", rate, svc))
+}
+
+// usersStarted keeps the users by name and records the namespace's
+// Rollouts and pods while they send.
+func (w *World) usersStarted(ctx context.Context, name string, g *traffic.Generator, event string) error {
+	w.users[name] = g
+	w.recordRollouts(g.Namespace())
+	if err := w.watchPods(ctx, "", g.Namespace()); err != nil {
 		return err
 	}
-	w.observe(sequence.Users, sequence.Kubernetes, fmt.Sprintf("Traffic (%d requests/s to Service %s)", rate, svc))
+	w.observe(sequence.Users, sequence.Kubernetes, event)
 	return nil
 }
 
@@ -296,7 +302,7 @@ func settledUntil() time.Time { return time.Now().Add(-inFlight) }
 func (w *World) generator(svc string) (*traffic.Generator, error) {
 	g := w.users[svc]
 	if g == nil {
-		return nil, fmt.Errorf("no users send requests to the Service %q (add: users send N requests per second to the Service %q in ...)", svc, svc)
+		return nil, fmt.Errorf("no users send requests to %q (add: users send N requests per second to the Service %q in ..., or through the HTTPRoute %q in ...)", svc, svc, svc)
 	}
 	return g, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/rehearse/rehearse/clusters/podwatch"
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures/ci"
+	"github.com/rehearse/rehearse/fixtures/gateway"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/fixtures/hooksink"
 	"github.com/rehearse/rehearse/fixtures/mailsink"
@@ -65,7 +66,8 @@ type World struct {
 	mr           *gitserver.MergeRequest       // the scenario's merge request
 
 	prom       *prometheus                   // the scenario's Prometheus
-	users      map[string]*traffic.Generator // the seed's Users, by Service
+	users      map[string]*traffic.Generator // the seed's Users, by Service or HTTPRoute
+	gateway    *gateway.Controller           // the load balancer, once a GatewayClass is handed to it
 	strategy   *reports.StrategyRow          // the strategy-table row measured
 	rollouts   map[string]*rolloutRecorder   // by namespace
 	mailDownAt time.Time
@@ -189,6 +191,9 @@ func (w *World) cleanup(ctx context.Context) error {
 	}
 	for _, g := range w.users {
 		g.Stop()
+	}
+	if w.gateway != nil {
+		w.gateway.Stop()
 	}
 	for _, r := range w.rollouts {
 		r.close()

@@ -10,6 +10,7 @@ import (
 	"github.com/rehearse/rehearse/clusters/kwok"
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/internal/binaries"
+	"github.com/rehearse/rehearse/steps"
 )
 
 func prepareCmd(ctx context.Context, args []string) int {
@@ -34,6 +35,12 @@ func prepareCmd(ctx context.Context, args []string) int {
 			break
 		}
 		err = engine.Prepare(ctx, engine.WithVersion(v), engine.WithCache(cache), engine.WithLogger(logger))
+	}
+	for _, r := range steps.FixtureRecipes() {
+		if err != nil {
+			break
+		}
+		_, err = cache.Ensure(ctx, r)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rehearse prepare:", err)
