@@ -6,6 +6,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,11 +14,21 @@ import (
 )
 
 var (
-	tags    = flag.String("rehearse.tags", "", "godog tag expression selecting scenarios")
-	backend = flag.String("rehearse.backend", "kwok", "cluster backend: kwok, kind or existing")
-	argocd  = flag.String("rehearse.argocd-version", "", "Argo CD version (default: the seed's 3.2 line)")
-	scale   = flag.Float64("rehearse.time-scale", 60, "time compression of the seed's intervals")
+	tags     = flag.String("rehearse.tags", "", "godog tag expression selecting scenarios")
+	backend  = flag.String("rehearse.backend", "kwok", "cluster backend: kwok, kind or existing")
+	argocd   = flag.String("rehearse.argocd-version", "", "Argo CD version (default: the seed's 3.2 line)")
+	scale    = flag.Float64("rehearse.time-scale", 60, "time compression of the seed's intervals")
+	parallel = flag.Int("rehearse.parallel", envInt("REHEARSE_PARALLEL", 1), "scenarios run at once, each in its own lane (cluster, Argo CD, registry)")
 )
+
+// envInt reads a default from the environment (make passes PARALLEL so):
+// go test ./... cannot pass a flag to one package only.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
 
 // TestFeatures runs every feature file in this directory as Go subtests.
 func TestFeatures(t *testing.T) {
@@ -31,7 +42,8 @@ func TestFeatures(t *testing.T) {
 		Formats: []string{"progress", "cucumber:" + filepath.Join(reportDir, "cucumber.json"), "junit:" + filepath.Join(reportDir, "junit.xml")},
 		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, TimeScale: *scale,
 			Log: log.New(os.Stderr, "rehearse: ", log.Ltime)},
-		T: t,
+		T:        t,
+		Parallel: *parallel,
 	})
 	if err != nil {
 		t.Fatal(err)

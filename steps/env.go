@@ -78,8 +78,8 @@ type Environment struct {
 	mirrors           *loopback.Rewriter
 	registryPasswords map[string]string
 	workDir           string
-	imgMu             sync.Mutex
-	prebuilt          map[string]prebuiltImage // by fixture
+	images            *imageCache // built from fixtures, shared by the run's lanes
+	lane              string      // "lane N" when the run has several, for the report
 	nsMu              sync.Mutex
 	namespaces        map[string]bool // created during the run, deleted at its end
 
@@ -164,7 +164,7 @@ func NewEnvironment(opts EnvOptions) (*Environment, error) {
 		return nil, err
 	}
 	return &Environment{opts: opts, timings: map[string]time.Duration{}, scale: scale, mirrors: loopback.NewRewriter(),
-		prebuilt: map[string]prebuiltImage{}, namespaces: map[string]bool{}, extra: map[string]clusters.Cluster{},
+		images: &imageCache{built: map[string]prebuiltImage{}}, namespaces: map[string]bool{}, extra: map[string]clusters.Cluster{},
 		addresses: &podruntime.AddressPool{}}, nil
 }
 

@@ -717,10 +717,10 @@ func (w *World) emailSubject(ctx context.Context, template, subject string) erro
 // prebuild builds a fixture released as version (with behaviour.json
 // replaced unless behaviour is empty) once per run.
 func (e *Environment) prebuild(ctx context.Context, fixture, version, behaviour string) (v1.Image, string, error) {
-	e.imgMu.Lock()
-	defer e.imgMu.Unlock()
+	e.images.mu.Lock()
+	defer e.images.mu.Unlock()
 	key := fixture + "@" + version + "\x00" + behaviour
-	if p, ok := e.prebuilt[key]; ok {
+	if p, ok := e.images.built[key]; ok {
 		return p.image, p.ref, nil
 	}
 	repo, err := fixtures.Repo(fixture)
@@ -747,7 +747,7 @@ func (e *Environment) prebuild(ctx context.Context, fixture, version, behaviour 
 		return nil, "", fmt.Errorf("building the %s fixture: %w", fixture, err)
 	}
 	e.logf("built %s from the %s fixture in %s", ref, fixture, time.Since(start).Round(time.Millisecond))
-	e.prebuilt[key] = prebuiltImage{image: img, ref: ref}
+	e.images.built[key] = prebuiltImage{image: img, ref: ref}
 	return img, ref, nil
 }
 

@@ -29,6 +29,10 @@ type RunOptions struct {
 	Output  io.Writer
 	// T runs each scenario as a Go subtest when the suite runs under go test.
 	T *testing.T
+	// Parallel is how many scenarios run at once, each in its own lane: a
+	// cluster, an Argo CD and a registry of its own (scenarios of one lane
+	// run one after the other). 0 or 1: one lane.
+	Parallel int
 	// KeepOnFailure pauses the run after the first failed scenario, before
 	// its cleanup, prints how to reach its environment (cluster, Argo CD,
 	// Git server, registry) and waits until ctx ends (Ctrl-C).
@@ -104,11 +108,15 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if len(opts.Formats) == 0 {
 		opts.Formats = []string{"pretty"}
 	}
-	env, err := NewEnvironment(opts.Env)
+	lanes, err := newLanes(opts.Env, opts.Parallel)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{ArgoCDVersion: env.opts.ArgoCDVersion}
+	free := make(chan *Environment, len(lanes))
+	for _, l := range lanes {
+		free <- l
+	}
+	res := &Result{ArgoCDVersion: lanes[0].opts.ArgoCDVersion}
 	seeds := &seedDocs{byDir: map[string][]sequence.Flow{}}
 	var mu sync.Mutex
 	seq := 0
@@ -118,27 +126,18 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		Name: "rehearse",
 		TestSuiteInitializer: func(tsc *godog.TestSuiteContext) {
 			tsc.AfterSuite(func() {
-				mu.Lock()
-				res.Secrets = append(res.Secrets, env.credentials()...)
-				secrets := append([]Secret(nil), res.Secrets...)
-				mu.Unlock()
-				var dirs []string
-				if e := env.Engine(); e != nil {
-					dirs = append(dirs, e.Dir())
+				var wg sync.WaitGroup
+				for _, env := range lanes {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						leaks := env.scanAndClose(res.secretsSoFar(&mu, env))
+						mu.Lock()
+						res.Leaks = append(res.Leaks, leaks...)
+						mu.Unlock()
+					}()
 				}
-				if c, ok := env.Cluster().(interface{ Dir() string }); ok {
-					dirs = append(dirs, c.Dir())
-				}
-				for _, d := range dirs {
-					leaks, err := findSecretsInLogs(d, secrets)
-					if err != nil {
-						fmt.Fprintln(os.Stderr, "rehearse: scanning logs for credentials:", err)
-					}
-					res.Leaks = append(res.Leaks, leaks...)
-				}
-				if err := env.Close(context.Background()); err != nil {
-					fmt.Fprintln(os.Stderr, "rehearse: tearing down the environment:", err)
-				}
+				wg.Wait()
 			})
 		},
 		ScenarioInitializer: func(sc *godog.ScenarioContext) {
@@ -146,12 +145,16 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			seq++
 			id := fmt.Sprintf("s%d-%d", seq, time.Now().UnixNano()%100000)
 			mu.Unlock()
-			w := newWorld(env, "", id)
+			w := newWorld(nil, "", id)
 			w.register(sc)
 			sc.Before(func(sctx context.Context, s *godog.Scenario) (context.Context, error) {
+				// A lane is free: godog runs at most as many scenarios at
+				// once as there are lanes.
+				w.env = <-free
 				// The stack starts while the scenario's first steps (Git
 				// server, registry, images) run; steps that need it wait
 				// for the same start.
+				env := w.env
 				go func() { _ = env.Start(ctx) }()
 				ctx := sctx
 				w.scenario = s.Name
@@ -163,9 +166,12 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				return ctx, nil
 			})
 			sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
+				if w.env == nil {
+					return ctx, err // no step ran: no lane was taken
+				}
 				if err != nil && opts.KeepOnFailure {
 					fmt.Fprintf(os.Stderr, "\nscenario %q failed: %v\nkeeping its environment until Ctrl-C:\n", s.Name, err)
-					describe(os.Stderr, env, w)
+					describe(os.Stderr, w.env, w)
 					<-ctx.Done()
 				}
 				events := w.collectEvents()
@@ -174,6 +180,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				mu.Unlock()
 				flow := flowOf(s.Tags)
 				cleanupErr := w.cleanup(context.WithoutCancel(ctx))
+				free <- w.env
 				if err == nil {
 					err = cleanupErr
 				}
@@ -205,12 +212,12 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			TestingT:       opts.T,
 			DefaultContext: ctx,
 			NoColors:       os.Getenv("CI") != "" || os.Getenv("NO_COLOR") != "",
+			Concurrency:    len(lanes),
 		},
 	}
 	res.Status = suite.Run()
-	res.Timings = env.Timings()
-	res.PeakRSS, res.PeakRSSBy = env.PeakRSS()
-	res.TimeScale, res.Rewrites = env.Scale().Factor(), env.Scale().Rewrites()
+	res.Timings, res.PeakRSS, res.PeakRSSBy, res.Rewrites = mergeLanes(lanes)
+	res.TimeScale = lanes[0].Scale().Factor()
 	if res.Status == 0 && res.Passed+res.Failed == 0 {
 		return res, fmt.Errorf("no scenario matched %v (tags %q)", opts.Paths, opts.Tags)
 	}

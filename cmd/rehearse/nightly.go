@@ -21,6 +21,7 @@ func nightlyCmd(ctx context.Context, args []string) int {
 	format := fs.String("format", "progress", "terminal output: pretty, progress or junit")
 	scale := fs.Float64("time-scale", 60, "time compression")
 	last := fs.Int("last", 30, "runs shown in the trend")
+	parallel := parallelFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: rehearse nightly [flags] [feature files or directories...]")
 		fs.PrintDefaults()
@@ -36,7 +37,7 @@ func nightlyCmd(ctx context.Context, args []string) int {
 	status := 0
 	for _, v := range splitList(*versions) {
 		logger.Printf("nightly: Argo CD %s", v)
-		summary, err := runOnce(ctx, runSettings{Paths: paths, ReportRoot: *reportRoot, Format: *format,
+		summary, err := runOnce(ctx, runSettings{Paths: paths, ReportRoot: *reportRoot, Format: *format, Parallel: *parallel,
 			Env: steps.EnvOptions{ArgoCDVersion: v, TimeScale: *scale, Log: logger}}, logger)
 		if err != nil || summary.Failed > 0 {
 			status = 1

@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ func runCmd(ctx context.Context, args []string) int {
 	reportRoot := fs.String("reports", "reports", "directory for run reports (a run writes <dir>/<run-id>/ and <dir>/latest)")
 	format := fs.String("format", "pretty", "terminal output: pretty, progress or junit")
 	scale := fs.Float64("time-scale", 60, "how many times faster than the seed's clock to run (1 = real time)")
+	parallel := parallelFlag(fs)
 	keep := fs.Bool("keep-on-failure", false, "after the first failed scenario, keep its environment, print how to reach it and wait for Ctrl-C")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: rehearse run [flags] [feature files or directories...]")
@@ -48,13 +50,23 @@ func runCmd(ctx context.Context, args []string) int {
 		paths = []string{"features"}
 	}
 	logger := log.New(os.Stderr, "rehearse: ", log.Ltime)
-	summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format, KeepOnFailure: *keep,
+	summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format, KeepOnFailure: *keep, Parallel: *parallel,
 		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext,
 			TimeScale: *scale, Log: logger}}, logger)
 	if err != nil || summary.Failed > 0 {
 		return 1
 	}
 	return 0
+}
+
+// parallelFlag is --parallel, defaulting to $REHEARSE_PARALLEL (what
+// make sets from PARALLEL) or 1.
+func parallelFlag(fs *flag.FlagSet) *int {
+	def := 1
+	if v, err := strconv.Atoi(os.Getenv("REHEARSE_PARALLEL")); err == nil && v > 0 {
+		def = v
+	}
+	return fs.Int("parallel", def, "scenarios run at once, each in a lane with its own cluster, Argo CD and registry (at most 4)")
 }
 
 // runSettings are one run's inputs.
@@ -64,8 +76,9 @@ type runSettings struct {
 	ReportRoot string
 	Format     string
 	Env        steps.EnvOptions
-	// KeepOnFailure: see steps.RunOptions.
+	// KeepOnFailure and Parallel: see steps.RunOptions.
 	KeepOnFailure bool
+	Parallel      int
 }
 
 // runOnce runs the features once and writes the run's report directory.
@@ -80,7 +93,7 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 	started := time.Now()
 	backend, argocd, scale := rs.Env.Backend, rs.Env.ArgoCDVersion, rs.Env.TimeScale
 	res, err := steps.Run(ctx, steps.RunOptions{
-		Paths: rs.Paths, Tags: rs.Tags, KeepOnFailure: rs.KeepOnFailure,
+		Paths: rs.Paths, Tags: rs.Tags, KeepOnFailure: rs.KeepOnFailure, Parallel: rs.Parallel,
 		Env:     rs.Env,
 		Formats: append([]string{rs.Format}, run.Formats()...),
 		Output:  os.Stdout,

@@ -28,6 +28,7 @@ func soakCmd(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: rehearse soak [flags] [feature files or directories...]")
 		fs.PrintDefaults()
 	}
+	parallel := parallelFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -45,7 +46,7 @@ func soakCmd(ctx context.Context, args []string) int {
 	start := time.Now()
 	for i := 1; i <= *runs && ctx.Err() == nil; i++ {
 		logger.Printf("soak: run %d of %d", i, *runs)
-		summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format,
+		summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format, Parallel: *parallel,
 			Env: steps.EnvOptions{ArgoCDVersion: *argocd, TimeScale: *scale, Log: logger}}, logger)
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("run %d (%s): %v", i, summary.RunID, err))

@@ -1,0 +1,130 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rehearse/rehearse/clusters/podruntime"
+	"github.com/rehearse/rehearse/internal/timescale"
+)
+
+// MaxParallel bounds the lanes of one run: each holds a cluster and an
+// Argo CD (1.5-4 GB with flow 8's extra clusters).
+const MaxParallel = 4
+
+// newLanes makes the environments scenarios run in. Lanes share what
+// belongs to the host rather than to a cluster: the pool of pod addresses
+// (loopback addresses are the host's) and the images built from fixtures.
+func newLanes(opts EnvOptions, n int) ([]*Environment, error) {
+	if n < 1 {
+		n = 1
+	}
+	if n > MaxParallel {
+		return nil, fmt.Errorf("%d scenarios at once: at most %d (each runs its own cluster and Argo CD)", n, MaxParallel)
+	}
+	addresses := &podruntime.AddressPool{}
+	images := &imageCache{built: map[string]prebuiltImage{}}
+	var lanes []*Environment
+	for i := range n {
+		env, err := NewEnvironment(opts)
+		if err != nil {
+			return nil, err
+		}
+		env.addresses, env.images = addresses, images
+		if n > 1 {
+			env.lane = fmt.Sprintf("lane %d", i+1)
+			if opts.Log != nil {
+				env.opts.Log = laneLogger{lane: env.lane, log: opts.Log}
+			}
+		}
+		lanes = append(lanes, env)
+	}
+	return lanes, nil
+}
+
+// laneLogger says which lane a progress line comes from.
+type laneLogger struct {
+	lane string
+	log  Logger
+}
+
+func (l laneLogger) Printf(format string, args ...any) { l.log.Printf(l.lane+": "+format, args...) }
+
+// imageCache holds the images built from fixtures, once per run for every
+// lane (each lane pushes them to its own registry).
+type imageCache struct {
+	mu    sync.Mutex
+	built map[string]prebuiltImage
+}
+
+// secretsSoFar adds the lane's credentials to the run's and returns all
+// of them, for scanning the lane's logs.
+func (r *Result) secretsSoFar(mu *sync.Mutex, env *Environment) []Secret {
+	mu.Lock()
+	defer mu.Unlock()
+	r.Secrets = append(r.Secrets, env.credentials()...)
+	return slices.Clone(r.Secrets)
+}
+
+// scanAndClose looks for the run's credentials in the lane's component
+// logs, then tears the lane down. Every scenario has ended by then, so
+// every credential is known.
+func (e *Environment) scanAndClose(secrets []Secret) []string {
+	var dirs, leaks []string
+	if eng := e.Engine(); eng != nil {
+		dirs = append(dirs, eng.Dir())
+	}
+	if c, ok := e.Cluster().(interface{ Dir() string }); ok {
+		dirs = append(dirs, c.Dir())
+	}
+	for _, d := range dirs {
+		found, err := findSecretsInLogs(d, secrets)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rehearse: scanning logs for credentials:", err)
+		}
+		leaks = append(leaks, found...)
+	}
+	if err := e.Close(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "rehearse: tearing down the environment:", err)
+	}
+	return leaks
+}
+
+// mergeLanes sums up the lanes for the report: start-up timings per lane
+// (named "lane N ..." when there are several), peak memory as the sum of
+// the lanes' peaks (an upper bound: they need not peak together), and every
+// duration rewrite once.
+func mergeLanes(lanes []*Environment) (map[string]time.Duration, uint64, map[string]uint64, []timescale.Rewrite) {
+	timings := map[string]time.Duration{}
+	var peak uint64
+	var by map[string]uint64
+	var rewrites []timescale.Rewrite
+	seen := map[timescale.Rewrite]bool{}
+	for _, env := range lanes {
+		for k, v := range env.Timings() {
+			if env.lane != "" {
+				k = env.lane + " " + k
+			}
+			timings[k] = v
+		}
+		p, pBy := env.PeakRSS()
+		peak += p
+		for k, v := range pBy {
+			if by == nil {
+				by = map[string]uint64{}
+			}
+			by[k] += v
+		}
+		for _, r := range env.Scale().Rewrites() {
+			if !seen[r] {
+				seen[r] = true
+				rewrites = append(rewrites, r)
+			}
+		}
+	}
+	return timings, peak, by, rewrites
+}
