@@ -9,6 +9,11 @@ FORMAT  ?= $(if $(CI),progress,pretty)
 # 2 cores); go test's default 10-minute timeout is too short for that.
 TEST_TIMEOUT ?= 80m
 
+# Scenarios run at once, each in a lane with its own cluster, Argo CD and
+# registry; empty: one per CPU as memory allows (2 on a 2-core machine).
+PARALLEL ?=
+export REHEARSE_PARALLEL = $(PARALLEL)
+
 NIGHTLY_ARGOCD ?= v3.2.11,v3.6.1
 
 FUZZTIME ?= 1m

@@ -18,7 +18,7 @@ var (
 	backend  = flag.String("rehearse.backend", "kwok", "cluster backend: kwok, kind or existing")
 	argocd   = flag.String("rehearse.argocd-version", "", "Argo CD version (default: the seed's 3.2 line)")
 	scale    = flag.Float64("rehearse.time-scale", 60, "time compression of the seed's intervals")
-	parallel = flag.Int("rehearse.parallel", envInt("REHEARSE_PARALLEL", 1), "scenarios run at once, each in its own lane (cluster, Argo CD, registry)")
+	parallel = flag.Int("rehearse.parallel", envInt("REHEARSE_PARALLEL", 0), "scenarios run at once, each in its own lane (cluster, Argo CD, registry); 0: what the machine takes")
 )
 
 // envInt reads a default from the environment (make passes PARALLEL so):

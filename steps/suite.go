@@ -31,7 +31,7 @@ type RunOptions struct {
 	T *testing.T
 	// Parallel is how many scenarios run at once, each in its own lane: a
 	// cluster, an Argo CD and a registry of its own (scenarios of one lane
-	// run one after the other). 0 or 1: one lane.
+	// run one after the other). 0: DefaultParallel.
 	Parallel int
 	// KeepOnFailure pauses the run after the first failed scenario, before
 	// its cleanup, prints how to reach its environment (cluster, Argo CD,

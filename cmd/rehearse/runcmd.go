@@ -60,13 +60,14 @@ func runCmd(ctx context.Context, args []string) int {
 }
 
 // parallelFlag is --parallel, defaulting to $REHEARSE_PARALLEL (what
-// make sets from PARALLEL) or 1.
+// make sets from PARALLEL), else to what the machine takes.
 func parallelFlag(fs *flag.FlagSet) *int {
-	def := 1
+	def := 0
 	if v, err := strconv.Atoi(os.Getenv("REHEARSE_PARALLEL")); err == nil && v > 0 {
 		def = v
 	}
-	return fs.Int("parallel", def, "scenarios run at once, each in a lane with its own cluster, Argo CD and registry (at most 4)")
+	return fs.Int("parallel", def, fmt.Sprintf("scenarios run at once, each in a lane with its own cluster, Argo CD and registry "+
+		"(at most %d; 0: one per CPU as memory allows, %d here)", steps.MaxParallel, steps.DefaultParallel()))
 }
 
 // runSettings are one run's inputs.

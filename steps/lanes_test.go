@@ -1,0 +1,45 @@
+package steps
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestLanesShareTheHostsResourcesOnly(t *testing.T) {
+	lanes, err := newLanes(EnvOptions{}, 3)
+	require.NoError(t, err)
+	require.Len(t, lanes, 3)
+	for i, l := range lanes {
+		assert.Same(t, lanes[0].addresses, l.addresses, "pod addresses are loopback addresses of one host")
+		assert.Same(t, lanes[0].images, l.images)
+		assert.Equal(t, []string{"lane 1", "lane 2", "lane 3"}[i], l.lane)
+		if i > 0 {
+			assert.NotSame(t, lanes[0].mirrors, l.mirrors, "each lane's nodes pull from its own registry")
+		}
+	}
+	one, err := newLanes(EnvOptions{}, 1)
+	require.NoError(t, err)
+	assert.Empty(t, one[0].lane, "a single lane is not named in the report")
+
+	_, err = newLanes(EnvOptions{}, MaxParallel+1)
+	assert.ErrorContains(t, err, "at most")
+
+	n := DefaultParallel()
+	assert.True(t, n >= 1 && n <= MaxParallel, "%d", n)
+}
+
+func TestMergeLanesNamesEachLanesTimings(t *testing.T) {
+	lanes, err := newLanes(EnvOptions{}, 2)
+	require.NoError(t, err)
+	lanes[0].timings["cluster"] = 4 * time.Second
+	lanes[1].timings["cluster"] = 5 * time.Second
+	lanes[0].peakRSS, lanes[1].peakRSS = 100, 200
+	lanes[0].peakBy, lanes[1].peakBy = map[string]uint64{"kube-apiserver": 60}, map[string]uint64{"kube-apiserver": 70}
+	timings, peak, by, _ := mergeLanes(lanes)
+	assert.Equal(t, map[string]time.Duration{"lane 1 cluster": 4 * time.Second, "lane 2 cluster": 5 * time.Second}, timings)
+	assert.Equal(t, uint64(300), peak)
+	assert.Equal(t, uint64(130), by["kube-apiserver"])
+}
