@@ -202,7 +202,9 @@ func BenchmarkStackStart(b *testing.B) {
 // the rollout, peak pods against steady, rollout and rollback times.
 func BenchmarkStrategyTable(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		res, err := Run(context.Background(), RunOptions{Paths: []string{"../features/10_strategies.feature"},
+		// One lane: strategies measured side by side would share the CPUs
+		// and blur each other's gaps and rollback times.
+		res, err := Run(context.Background(), RunOptions{Paths: []string{"../features/10_strategies.feature"}, Parallel: 1,
 			Env: EnvOptions{TimeScale: 60}, Formats: []string{"progress"}, Output: io.Discard})
 		if err != nil {
 			b.Fatal(err)
