@@ -56,6 +56,32 @@ Feature: The whole CI/CD pipeline (seed flow 1)
     # Seed step 31.
     And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "Deployed v1.0.1", still after 1 poll
 
+  Scenario: A release whose readiness never passes stalls the rollout; the old pod serves on and the app turns Degraded
+    Given the developer sets "progressDeadlineSeconds" to the seed's 600 seconds, compressed, in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Compress the progress deadline"
+    And the Git server sends push webhooks to Argo CD
+    And the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    When the developer pushes release "v1.0.4" of "root/q-sign-app" with behaviour:
+      """
+      {"ready": false, "errorRate": 0, "latency": "0s"}
+      """
+    Then within 120s the Jenkins build of the push has passed
+    And within 10s the application "q-sign" is synced to the pushed commit
+    And the Service "keycloak" in "q-sign" serves only "v1.0.0" for 3s
+    And within 30s the application "q-sign" is "Synced" and "Degraded"
+    And within 5s Argo CD shows "Deployment/keycloak" of "q-sign" as "Degraded" with a message containing "progress deadline"
+    And the Service "keycloak" in "q-sign" serves only "v1.0.0"
+
+  Scenario: A tag that is not in the registry leaves the pod in ImagePullBackOff and the app Degraded
+    Given the developer sets "progressDeadlineSeconds" to the seed's 600 seconds, compressed, in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Compress the progress deadline"
+    And the Git server sends push webhooks to Argo CD
+    And the admin applies the Application "applications/q-sign-auto.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    When the developer sets "image.tag" to "v9.9.9" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Deploy a tag nobody built"
+    Then within 15s a pod of deployment "keycloak" in "q-sign" is waiting with "ImagePullBackOff" mentioning "v9.9.9"
+    And within 30s the application "q-sign" is "Synced" and "Degraded"
+    And the Service "keycloak" in "q-sign" serves only "v1.0.0"
+
   Scenario: A failing unit test stops the pipeline and nothing is deployed
     Given the admin applies the Application "applications/q-sign-auto.yaml"
     And within 30s the application "q-sign" is "Synced" and "Healthy"
@@ -91,30 +117,4 @@ Feature: The whole CI/CD pipeline (seed flow 1)
     # Deploying it by hand anyway: the registry's policy refuses the pull.
     When the developer sets "image.tag" to "v1.0.3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Deploy v1.0.3 by hand"
     Then within 15s a pod of deployment "keycloak" in "q-sign" is waiting with "ErrImagePull" mentioning "policy"
-    And the Service "keycloak" in "q-sign" serves only "v1.0.0"
-
-  Scenario: A release whose readiness never passes stalls the rollout; the old pod serves on and the app turns Degraded
-    Given the developer sets "progressDeadlineSeconds" to the seed's 600 seconds, compressed, in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Compress the progress deadline"
-    And the Git server sends push webhooks to Argo CD
-    And the admin applies the Application "applications/q-sign-auto.yaml"
-    And within 30s the application "q-sign" is "Synced" and "Healthy"
-    When the developer pushes release "v1.0.4" of "root/q-sign-app" with behaviour:
-      """
-      {"ready": false, "errorRate": 0, "latency": "0s"}
-      """
-    Then within 120s the Jenkins build of the push has passed
-    And within 10s the application "q-sign" is synced to the pushed commit
-    And the Service "keycloak" in "q-sign" serves only "v1.0.0" for 3s
-    And within 30s the application "q-sign" is "Synced" and "Degraded"
-    And within 5s Argo CD shows "Deployment/keycloak" of "q-sign" as "Degraded" with a message containing "progress deadline"
-    And the Service "keycloak" in "q-sign" serves only "v1.0.0"
-
-  Scenario: A tag that is not in the registry leaves the pod in ImagePullBackOff and the app Degraded
-    Given the developer sets "progressDeadlineSeconds" to the seed's 600 seconds, compressed, in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Compress the progress deadline"
-    And the Git server sends push webhooks to Argo CD
-    And the admin applies the Application "applications/q-sign-auto.yaml"
-    And within 30s the application "q-sign" is "Synced" and "Healthy"
-    When the developer sets "image.tag" to "v9.9.9" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Deploy a tag nobody built"
-    Then within 15s a pod of deployment "keycloak" in "q-sign" is waiting with "ImagePullBackOff" mentioning "v9.9.9"
-    And within 30s the application "q-sign" is "Synced" and "Degraded"
     And the Service "keycloak" in "q-sign" serves only "v1.0.0"

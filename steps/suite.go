@@ -126,6 +126,12 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		Name: "rehearse",
 		TestSuiteInitializer: func(tsc *godog.TestSuiteContext) {
 			tsc.AfterSuite(func() {
+				start := time.Now()
+				defer func() {
+					if opts.Env.Log != nil {
+						opts.Env.Log.Printf("%d lane(s) torn down in %s", len(lanes), time.Since(start).Round(time.Millisecond))
+					}
+				}()
 				var wg sync.WaitGroup
 				for _, env := range lanes {
 					wg.Add(1)
