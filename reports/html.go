@@ -106,6 +106,7 @@ details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background
 <tr><th>backend</th><td>{{.Summary.Backend}}</td></tr>
 <tr><th>Argo CD</th><td>{{.Summary.ArgoCDVersion}}</td></tr>
 <tr><th>time scale</th><td>{{.Summary.TimeScale}}x</td></tr>
+{{if .Summary.Lanes}}<tr><th>lanes</th><td>{{.Summary.Lanes}} (scenarios at once, each lane with its own cluster and Argo CD)</td></tr>{{end}}
 <tr><th>stack start-up</th><td>{{range $k, $v := .Summary.StartSeconds}}{{$k}} {{sec $v}} {{end}}</td></tr>
 <tr><th>peak stack memory</th><td>{{mb .Summary.PeakRSSMB}}{{if .Summary.PeakRSSMBBy}} ({{range $k, $v := .Summary.PeakRSSMBBy}}{{$k}} {{mb $v}}; {{end}}){{end}}</td></tr>
 </table>

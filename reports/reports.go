@@ -141,6 +141,7 @@ type Summary struct {
 	ArgoCDVersion string             `json:"argocd_version"`
 	Passed        int                `json:"passed"`
 	Failed        int                `json:"failed"`
+	Lanes         int                `json:"lanes,omitempty"` // scenarios run at once, each lane with its own stack
 	StartSeconds  map[string]float64 `json:"start_seconds"`
 	PeakRSSMB     float64            `json:"peak_rss_mb"`
 	PeakRSSMBBy   map[string]float64 `json:"peak_rss_mb_by_component,omitempty"`

@@ -70,6 +70,7 @@ type Result struct {
 	TimeScale      float64
 	Rewrites       []timescale.Rewrite // every duration the time scale changed
 	ArgoCDVersion  string
+	Lanes          int // scenarios run at once
 	Status         int // godog's exit status
 	// Secrets are the credentials the run used, for leak checks of its
 	// reports; Leaks names the component logs (Argo CD, Argo Rollouts,
@@ -116,7 +117,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	for _, l := range lanes {
 		free <- l
 	}
-	res := &Result{ArgoCDVersion: lanes[0].opts.ArgoCDVersion}
+	res := &Result{ArgoCDVersion: lanes[0].opts.ArgoCDVersion, Lanes: len(lanes)}
 	seeds := &seedDocs{byDir: map[string][]sequence.Flow{}}
 	var mu sync.Mutex
 	seq := 0

@@ -113,7 +113,7 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 		return failed, err
 	}
 	summary := reports.Summary{Started: started, WallSeconds: time.Since(started).Seconds(), Backend: backend,
-		ArgoCDVersion: res.ArgoCDVersion, Passed: res.Passed, Failed: res.Failed, StartSeconds: map[string]float64{}}
+		ArgoCDVersion: res.ArgoCDVersion, Passed: res.Passed, Failed: res.Failed, Lanes: res.Lanes, StartSeconds: map[string]float64{}}
 	for k, v := range res.Timings {
 		summary.StartSeconds[k] = v.Seconds()
 	}
@@ -168,8 +168,8 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 		logger.Printf("credentials found in the report or logs (the run fails):\n  %s", strings.Join(leaks, "\n  "))
 		summary.Failed++
 	}
-	logger.Printf("report: %s (wall %s, stack start-up %v, peak stack RSS %.0f MB)", run.Dir,
-		time.Since(started).Round(time.Millisecond), res.Timings, summary.PeakRSSMB)
+	logger.Printf("report: %s (wall %s on %d lane(s), stack start-up %v, peak stack RSS %.0f MB)", run.Dir,
+		time.Since(started).Round(time.Millisecond), res.Lanes, res.Timings, summary.PeakRSSMB)
 	fmt.Printf("%d passed, %d failed\n", res.Passed, res.Failed)
 	summary.RunID = run.ID
 	if res.Status != 0 && res.Failed == 0 {
