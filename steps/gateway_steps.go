@@ -73,13 +73,24 @@ func (w *World) serveGatewayClass(ctx context.Context, class string) error {
 		if w.gateway, err = gateway.Start(ctx, e.Kube(), gw); err != nil {
 			return err
 		}
+		w.gatewayClient = gw
 	}
 	return nil
 }
 
-func (w *World) startUsersThroughRoute(ctx context.Context, rate int, route, ns string) error {
+// loadBalancer is the scenario's load balancer, once a GatewayClass was
+// handed to it.
+func (w *World) loadBalancer() (*gateway.Controller, gwclient.Interface, error) {
 	if w.gateway == nil {
-		return fmt.Errorf("no load balancer serves HTTPRoutes (add: the cluster's load balancer serves the GatewayClass \"...\")")
+		return nil, nil, fmt.Errorf("no load balancer serves HTTPRoutes (add: the cluster's load balancer serves the GatewayClass \"...\")")
+	}
+	return w.gateway, w.gatewayClient, nil
+}
+
+func (w *World) startUsersThroughRoute(ctx context.Context, rate int, route, ns string) error {
+	lb, _, err := w.loadBalancer()
+	if err != nil {
+		return err
 	}
 	if w.users[route] != nil {
 		return fmt.Errorf("users already send requests to %q", route)
@@ -88,9 +99,9 @@ func (w *World) startUsersThroughRoute(ctx context.Context, rate int, route, ns 
 	var g *traffic.Generator
 	// Argo CD may have created the route a moment ago: wait until the
 	// load balancer's cache has it attached.
-	_, err := await.Eventually(ctx, fmt.Sprintf("HTTPRoute %s/%s to take requests", ns, route), 10*time.Second, func(ctx context.Context) await.Result {
+	_, err = await.Eventually(ctx, fmt.Sprintf("HTTPRoute %s/%s to take requests", ns, route), 10*time.Second, func(ctx context.Context) await.Result {
 		var err error
-		g, err = traffic.StartThroughRoute(ctx, e.Kube(), w.gateway, podruntime.Dial, ns, route, float64(rate))
+		g, err = traffic.StartThroughRoute(ctx, e.Kube(), lb, podruntime.Dial, ns, route, float64(rate))
 		if err != nil {
 			return await.Waiting("%v", err)
 		}
@@ -103,7 +114,7 @@ func (w *World) startUsersThroughRoute(ctx context.Context, rate int, route, ns 
 }
 
 func (w *World) routeCondition(ctx context.Context, seconds int, route, ns, typ, status, reason string) error {
-	gw, err := gwclient.NewForConfig(w.env.Cluster().RESTConfig())
+	_, gw, err := w.loadBalancer()
 	if err != nil {
 		return err
 	}
@@ -143,25 +154,13 @@ func (w *World) routeCondition(ctx context.Context, seconds int, route, ns, typ,
 }
 
 func (w *World) loadBalancerAnswers(ctx context.Context, seconds, percent int, name string, status, tolerance int) error {
-	g, err := w.generator(name)
+	rs, s, err := w.measureUsers(ctx, name, seconds)
 	if err != nil {
 		return err
 	}
-	from := time.Now()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(time.Duration(seconds) * time.Second):
-	}
-	rs := g.Records(from)
-	to := settledUntil()
-	var total, answered int
+	var answered int
 	var reasons []string
 	for _, r := range rs {
-		if r.At.After(to) {
-			continue
-		}
-		total++
 		// The load balancer answered itself: no pod was reached.
 		if r.Endpoint == "" && r.Status == status {
 			answered++
@@ -170,15 +169,14 @@ func (w *World) loadBalancerAnswers(ctx context.Context, seconds, percent int, n
 			}
 		}
 	}
-	s := traffic.Summarize(rs, from, to)
 	w.note("traffic to %s during %ds: %s; %d answered %d by the load balancer (%s)", name, seconds, s, answered, status, strings.Join(reasons, "; "))
-	if total == 0 {
+	if len(rs) == 0 {
 		return fmt.Errorf("no request to %s was sent in %ds", name, seconds)
 	}
-	share := float64(answered) / float64(total) * 100
+	share := float64(answered) / float64(len(rs)) * 100
 	if share < float64(percent-tolerance) || share > float64(percent+tolerance) {
 		return fmt.Errorf("the load balancer answered %d of %d requests (%.1f%%) with %d itself, want %d%% within %d points: %s",
-			answered, total, share, status, percent, tolerance, s)
+			answered, len(rs), share, status, percent, tolerance, s)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,24 +95,14 @@ type imageCache struct {
 	built map[string]prebuiltImage
 }
 
-// secretsSoFar adds the lane's credentials to the run's and returns all
-// of them, for scanning the lane's logs.
-func (r *Result) secretsSoFar(mu *sync.Mutex, env *Environment) []Secret {
-	mu.Lock()
-	defer mu.Unlock()
-	r.Secrets = append(r.Secrets, env.credentials()...)
-	return slices.Clone(r.Secrets)
-}
-
-// scanAndClose looks for the run's credentials in the lane's component
-// logs, then tears the lane down. Every scenario has ended by then, so
-// every credential is known.
+// scanAndClose looks for the run's credentials (every lane's and every
+// scenario's) in the lane's component logs, then tears the lane down.
 func (e *Environment) scanAndClose(secrets []Secret) []string {
 	var dirs, leaks []string
 	if eng := e.Engine(); eng != nil {
 		dirs = append(dirs, eng.Dir())
 	}
-	if c, ok := e.Cluster().(interface{ Dir() string }); ok {
+	if c, ok := e.Cluster().(interface{ Dir() string }); ok && e.Cluster() != nil {
 		dirs = append(dirs, c.Dir())
 	}
 	for _, d := range dirs {

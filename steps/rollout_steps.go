@@ -529,20 +529,30 @@ func describeRun(r engine.AnalysisRun) string {
 	return strings.Join(parts, "; ")
 }
 
-func (w *World) trafficShare(ctx context.Context, seconds int, svc, version string, percent, tolerance int) error {
-	g, err := w.generator(svc)
+// measureUsers watches the users' requests to a Service or route for that
+// many real seconds and returns those that have their answer, with their
+// summary. Requests still in flight at the end are not counted.
+func (w *World) measureUsers(ctx context.Context, name string, seconds int) ([]traffic.Record, traffic.Summary, error) {
+	g, err := w.generator(name)
 	if err != nil {
-		return err
+		return nil, traffic.Summary{}, err
 	}
 	from := time.Now()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, traffic.Summary{}, ctx.Err()
 	case <-time.After(time.Duration(seconds) * time.Second):
 	}
-	// Requests still in flight at the end are not counted.
 	to := settledUntil()
-	s := traffic.Summarize(g.Records(from), from, to)
+	rs := slices.DeleteFunc(g.Records(from), func(r traffic.Record) bool { return !r.At.Before(to) })
+	return rs, traffic.Summarize(rs, from, to), nil
+}
+
+func (w *World) trafficShare(ctx context.Context, seconds int, svc, version string, percent, tolerance int) error {
+	_, s, err := w.measureUsers(ctx, svc, seconds)
+	if err != nil {
+		return err
+	}
 	w.note("traffic to %s during %ds: %s", svc, seconds, s)
 	share := s.Share(version) * 100
 	if s.Failed > 0 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,12 +134,20 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 						opts.Env.Log.Printf("%d lane(s) torn down in %s", len(lanes), time.Since(start).Round(time.Millisecond))
 					}
 				}()
+				// Every lane's credentials first: one lane's logs are
+				// searched for all of them.
+				mu.Lock()
+				for _, env := range lanes {
+					res.Secrets = append(res.Secrets, env.credentials()...)
+				}
+				secrets := slices.Clone(res.Secrets)
+				mu.Unlock()
 				var wg sync.WaitGroup
 				for _, env := range lanes {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						leaks := env.scanAndClose(res.secretsSoFar(&mu, env))
+						leaks := env.scanAndClose(secrets)
 						mu.Lock()
 						res.Leaks = append(res.Leaks, leaks...)
 						mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/rehearse/rehearse/clusters/podwatch"
 	"github.com/rehearse/rehearse/engine"
@@ -65,12 +66,13 @@ type World struct {
 	integration  *integrationRun               // the last integration test run
 	mr           *gitserver.MergeRequest       // the scenario's merge request
 
-	prom       *prometheus                   // the scenario's Prometheus
-	users      map[string]*traffic.Generator // the seed's Users, by Service or HTTPRoute
-	gateway    *gateway.Controller           // the load balancer, once a GatewayClass is handed to it
-	strategy   *reports.StrategyRow          // the strategy-table row measured
-	rollouts   map[string]*rolloutRecorder   // by namespace
-	mailDownAt time.Time
+	prom          *prometheus                   // the scenario's Prometheus
+	users         map[string]*traffic.Generator // the seed's Users, by Service or HTTPRoute
+	gateway       *gateway.Controller           // the load balancer, once a GatewayClass is handed to it
+	gatewayClient gwclient.Interface            // the Gateway API client it watches with
+	strategy      *reports.StrategyRow          // the strategy-table row measured
+	rollouts      map[string]*rolloutRecorder   // by namespace
+	mailDownAt    time.Time
 
 	started  time.Time         // when the scenario began, for log windows
 	events   []sequence.Event  // interactions steps performed as people
