@@ -13,8 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/yaml"
 
 	"github.com/rehearse/rehearse/internal/loopback"
@@ -269,6 +271,33 @@ func (e *Engine) Applications(ctx context.Context) ([]*Application, error) {
 		out = append(out, app)
 	}
 	return out, nil
+}
+
+// WatchApplications calls seen with each Application of Argo CD's
+// namespace as it is now and again on every change, until ctx ends. One
+// list then a watch: counting a thousand Applications costs the API server
+// far less than listing them every second.
+func (e *Engine) WatchApplications(ctx context.Context, seen func(*Application)) error {
+	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(e.dyn, 0, Namespace, nil)
+	informer := factory.ForResource(applicationGVR).Informer()
+	deliver := func(obj any) {
+		if u, ok := obj.(*unstructured.Unstructured); ok {
+			if app, err := applicationFrom(u); err == nil {
+				seen(app)
+			}
+		}
+	}
+	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    deliver,
+		UpdateFunc: func(_, obj any) { deliver(obj) },
+	}); err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+		return fmt.Errorf("watching Applications in %s: %w", Namespace, context.Cause(ctx))
+	}
+	return nil
 }
 
 // Events returns the Kubernetes events Argo CD recorded for an app, oldest

@@ -70,6 +70,9 @@ type Settings struct {
 	ControllerArgs []string
 	// HTTPProxy, when set, is the Argo Rollouts controller's HTTP_PROXY.
 	HTTPProxy string
+	// Profiling opens Argo CD's pprof endpoints on each component's
+	// metrics port (see MetricsURL).
+	Profiling bool
 }
 
 // Option changes Settings.
@@ -109,6 +112,11 @@ func WithTimeScale(scale *timescale.Scale) Option { return func(s *Settings) { s
 func WithControllerArgs(args ...string) Option {
 	return func(s *Settings) { s.ControllerArgs = append(s.ControllerArgs, args...) }
 }
+
+// WithProfiling opens the pprof endpoints of the application-controller,
+// repo-server and argocd-server on their metrics ports (127.0.0.1), as
+// argocd-cmd-params-cm's controller.profile.enabled does in a cluster.
+func WithProfiling() Option { return func(s *Settings) { s.Profiling = true } }
 
 func settings(opts []Option) (Settings, error) {
 	s := Settings{StartTimeout: 2 * time.Minute, Poll: 3 * time.Minute}
@@ -203,7 +211,9 @@ type Engine struct {
 	serverAddr string
 	redisAddr  string
 	env        []string
-	once       sync.Once
+	// metricsPorts are the components' metrics (and pprof) ports.
+	metricsPorts map[string]int
+	once         sync.Once
 	// adminPassword is the password of Argo CD's admin account.
 	adminPassword string
 	timings       timings
@@ -229,6 +239,17 @@ func Start(ctx context.Context, kubeconfig string, opts ...Option) (*Engine, err
 		return nil, fmt.Errorf("starting Argo CD %s: %w", s.Line.ArgoCD, err)
 	}
 	return e, nil
+}
+
+// MetricsURL is where a component ("argocd-application-controller",
+// "argocd-repo-server", "argocd-server") serves /metrics and, when the
+// engine was started WithProfiling, /debug/pprof/.
+func (e *Engine) MetricsURL(component string) (string, error) {
+	port, ok := e.metricsPorts[component]
+	if !ok {
+		return "", fmt.Errorf("no metrics port for Argo CD component %q", component)
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(port), nil
 }
 
 // Version is the running Argo CD version.
@@ -350,6 +371,17 @@ func (e *Engine) start(ctx context.Context) error {
 		// two engines on one machine would steal each other's socket.
 		"ARGOCD_ASK_PASS_SOCK=" + filepath.Join(e.dir, "askpass.sock"),
 		"ARGOCD_SYNC_WAVE_DELAY=" + strconv.Itoa(e.timings.syncWaveDelay),
+	}
+	e.metricsPorts = map[string]int{"argocd-application-controller": ports["controller-metrics"],
+		"argocd-repo-server": ports["repo-metrics"], "argocd-server": ports["server-metrics"]}
+	if e.settings.Profiling {
+		// Argo CD serves pprof only while this file says "true"; in a
+		// cluster it is mounted from argocd-cmd-params-cm.
+		enabled := filepath.Join(e.dir, "profiler.enabled")
+		if err := os.WriteFile(enabled, []byte("true"), 0o644); err != nil {
+			return err
+		}
+		e.env = append(e.env, "ARGOCD_ENABLE_PROFILER_FILE_PATH="+enabled)
 	}
 	logs := filepath.Join(e.dir, "logs")
 

@@ -19,10 +19,10 @@ import (
 // benchEnv starts a real environment at the given time scale with the
 // seed's GitLab and Harbor mapped, Argo CD's repository credentials and
 // push webhooks.
-func benchEnv(b *testing.B, scale float64) (*World, *engine.Engine, func()) {
+func benchEnv(b *testing.B, scale float64, opts ...engine.Option) (*World, *engine.Engine, func()) {
 	b.Helper()
 	ctx := context.Background()
-	env, err := NewEnvironment(EnvOptions{TimeScale: scale})
+	env, err := NewEnvironment(EnvOptions{TimeScale: scale, EngineOptions: opts})
 	if err != nil {
 		b.Fatal(err)
 	}

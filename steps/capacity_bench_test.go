@@ -3,8 +3,13 @@ package steps
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -71,14 +76,22 @@ func BenchmarkCapacity(b *testing.B) {
 	n := capacityApps()
 	hot := n / 10
 	for i := 0; i < b.N; i++ {
-		w, e, cleanup := benchEnv(b, 1)
-		ctx := context.Background()
+		profileDir := os.Getenv("REHEARSE_CAPACITY_PROFILE")
+		var opts []engine.Option
+		if profileDir != "" {
+			opts = append(opts, engine.WithProfiling())
+		}
+		w, e, cleanup := benchEnv(b, 1, opts...)
+		ctx, stopWatching := context.WithCancel(context.Background())
 		must := func(err error) {
 			if err != nil {
+				stopWatching()
 				cleanup()
 				b.Fatal(err)
 			}
 		}
+		states, err := watchApps(ctx, e)
+		must(err)
 		s, err := w.gitServer()
 		must(err)
 		content := fstest.MapFS{}
@@ -121,10 +134,15 @@ spec:
 			must(err)
 		}
 		applied := time.Since(start)
+		if profileDir != "" {
+			// The controller's CPU a minute into the run, when every
+			// Application is being compared and synced.
+			go saveProfile(ctx, e, "argocd-application-controller", time.Minute, profileDir)
+		}
 		// The target is 5 minutes; the count then is reported, and the wait
 		// goes on to capacityWait for the time until all are done.
-		atTarget, _ := waitApps(ctx, w, n, 5*time.Minute-time.Since(start), func(*engine.Application) bool { return true })
-		synced, err := waitApps(ctx, w, n, capacityWait-time.Since(start), func(*engine.Application) bool { return true })
+		atTarget, _ := waitApps(ctx, states, n, 5*time.Minute-time.Since(start), func(*engine.Application) bool { return true })
+		synced, err := waitApps(ctx, states, n, capacityWait-time.Since(start), func(*engine.Application) bool { return true })
 		allSynced := time.Since(start)
 		if err != nil {
 			fmt.Printf("\ncapacity: %d of %d Applications Synced and Healthy after 5 min, %d after %s: %v\n", atTarget, n, synced, allSynced.Round(time.Second), err)
@@ -132,6 +150,10 @@ spec:
 			b.ReportMetric(float64(synced), "apps-synced-at-end")
 			peak, by := w.env.PeakRSS()
 			fmt.Printf("peak stack RSS %d MB %v\n", peak>>20, mbOf(by))
+			if n, err := reconciliations(ctx, e); err == nil {
+				fmt.Printf("the controller completed %d reconciliations\n", n)
+			}
+			stopWatching()
 			cleanup()
 			b.FailNow()
 		}
@@ -144,12 +166,16 @@ spec:
 		pushed := time.Now()
 		must(ws.Push("main"))
 		_ = ws.Close()
-		_, err = waitApps(ctx, w, hot, 5*time.Minute, func(app *engine.Application) bool {
+		_, err = waitApps(ctx, states, hot, 5*time.Minute, func(app *engine.Application) bool {
 			return app.Spec.Source != nil && app.Spec.Source.Path == "hot" && app.Status.Sync.Revision == sha
 		})
 		must(err)
 		hotSynced := time.Since(pushed)
 		peak, by := w.env.PeakRSS()
+		if n, err := reconciliations(ctx, e); err == nil {
+			b.ReportMetric(float64(n), "reconciliations")
+			fmt.Printf("\ncapacity: the controller completed %d reconciliations\n", n)
+		}
 		b.ReportMetric(applied.Seconds(), "s-apply-all")
 		b.ReportMetric(float64(atTarget), "apps-synced-at-5min")
 		b.ReportMetric(allSynced.Seconds(), "s-all-synced-healthy")
@@ -158,8 +184,68 @@ spec:
 		fmt.Printf("\ncapacity: %d Applications x 10 resources; applied in %s; all Synced and Healthy %s after the first apply (%d seen);"+
 			" one push -> %d hot Applications Synced at the new revision in %s; peak stack RSS %d MB %v\n",
 			n, applied.Round(time.Millisecond), allSynced.Round(time.Second), synced, hot, hotSynced.Round(time.Millisecond), peak>>20, mbOf(by))
+		stopWatching()
 		cleanup()
 	}
+}
+
+// saveProfile writes a 60 s CPU profile of an Argo CD component, taken
+// after a delay, to dir.
+func saveProfile(ctx context.Context, e *engine.Engine, component string, after time.Duration, dir string) {
+	time.Sleep(after)
+	base, err := e.MetricsURL(component)
+	if err != nil {
+		fmt.Println("profile:", err)
+		return
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/profile?seconds=60", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Println("profile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	path := filepath.Join(dir, component+".cpu.pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Println("profile:", err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+		fmt.Println("profile:", resp.Status, err)
+		return
+	}
+	fmt.Println("profile: CPU profile of", component, "in", path)
+}
+
+// reconciliations is how many Application reconciliations the controller
+// has completed (its argocd_app_reconcile histogram's count).
+func reconciliations(ctx context.Context, e *engine.Engine) (int, error) {
+	base, err := e.MetricsURL("argocd-application-controller")
+	if err != nil {
+		return 0, err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "argocd_app_reconcile_count") {
+			fields := strings.Fields(line)
+			if n, err := strconv.ParseFloat(fields[len(fields)-1], 64); err == nil {
+				total += int(n)
+			}
+		}
+	}
+	return total, nil
 }
 
 func mbOf(by map[string]uint64) map[string]uint64 {
@@ -170,25 +256,38 @@ func mbOf(by map[string]uint64) map[string]uint64 {
 	return out
 }
 
+// appStates holds every Application's latest state, kept by one watch.
+type appStates struct {
+	mu   sync.Mutex
+	apps map[string]*engine.Application
+}
+
+func watchApps(ctx context.Context, e *engine.Engine) (*appStates, error) {
+	s := &appStates{apps: map[string]*engine.Application{}}
+	return s, e.WatchApplications(ctx, func(app *engine.Application) {
+		s.mu.Lock()
+		s.apps[app.Name] = app
+		s.mu.Unlock()
+	})
+}
+
 // waitApps waits until want Applications are Synced and Healthy and match.
-func waitApps(ctx context.Context, w *World, want int, timeout time.Duration, match func(*engine.Application) bool) (int, error) {
+func waitApps(ctx context.Context, states *appStates, want int, timeout time.Duration, match func(*engine.Application) bool) (int, error) {
 	got := 0
-	_, err := await.EventuallyEvery(ctx, fmt.Sprintf("%d Applications Synced and Healthy", want), timeout, time.Second,
+	_, err := await.EventuallyEvery(ctx, fmt.Sprintf("%d Applications Synced and Healthy", want), timeout, 250*time.Millisecond,
 		func(ctx context.Context) await.Result {
-			apps, err := w.env.Engine().Applications(ctx)
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
+			states.mu.Lock()
+			defer states.mu.Unlock()
 			got = 0
-			for _, app := range apps {
+			for _, app := range states.apps {
 				if app.Status.Sync.Status == "Synced" && app.Status.Health.Status == "Healthy" && match(app) {
 					got++
 				}
 			}
 			if got >= want {
-				return await.Passed("%d of %d", got, len(apps))
+				return await.Passed("%d of %d", got, len(states.apps))
 			}
-			return await.Waiting("%d of %d Synced and Healthy", got, len(apps))
+			return await.Waiting("%d of %d Synced and Healthy", got, len(states.apps))
 		})
 	return got, err
 }

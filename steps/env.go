@@ -50,6 +50,9 @@ type EnvOptions struct {
 	TimeScale float64
 	Cache     *binaries.Cache
 	Log       Logger
+	// EngineOptions come after the environment's own, so they can change
+	// the controller's settings (benchmarks, profiling).
+	EngineOptions []engine.Option
 }
 
 // Environment is what scenarios of one run share: a cluster and the engine
@@ -319,6 +322,7 @@ func (e *Environment) start(ctx context.Context) error {
 	}
 	engOpts := []engine.Option{engine.WithVersion(e.opts.ArgoCDVersion), engine.WithCache(cache), engine.WithLogger(e.opts.Log),
 		engine.WithTimeScale(e.scale), engine.WithHTTPProxy(e.proxy.URL())}
+	engOpts = append(engOpts, e.opts.EngineOptions...)
 	if _, err := engine.LineFor(e.opts.ArgoCDVersion); err != nil {
 		return err
 	}
