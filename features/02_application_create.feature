@@ -171,6 +171,83 @@ Feature: Creating the Argo CD Application (seed flow 2)
     And the application "q-sign-broken-chart" has deployed nothing
     And the namespace "q-sign-broken-chart" was not created
 
+  Scenario: A malformed Rollout manifest is reported with its file and line, and nothing is applied
+    Given the Git server hosts "root/q-sign-rollouts" from the "q-sign-rollouts" fixture
+    And the developer pushes a commit to branch "malformed" of "root/q-sign-rollouts" that replaces "canary/rollout.yaml" with:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Rollout
+      metadata:
+        name: q-sign
+      spec:
+        replicas: 10
+        selector:
+          matchLabels: {app: q-sign
+      """
+    When the admin applies the Application:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Application
+      metadata:
+        name: q-sign-malformed-rollout
+      spec:
+        project: default
+        source:
+          repoURL: http://192.168.0.11:7780/root/q-sign-rollouts.git
+          targetRevision: malformed
+          path: canary
+        destination:
+          server: https://kubernetes.default.svc
+          namespace: q-sign-malformed-rollout
+        syncPolicy:
+          automated: {}
+          syncOptions:
+            - CreateNamespace=true
+      """
+    Then within 30s the application "q-sign-malformed-rollout" has a "ComparisonError" condition containing "rollout.yaml"
+    And the application "q-sign-malformed-rollout" has deployed nothing
+    And the namespace "q-sign-malformed-rollout" was not created
+
+  Scenario: A value of the wrong type: the Deployment is refused with its field, after its Service and ConfigMap were applied
+    # The chart renders (replicas: three is valid YAML). Argo CD's dry run
+    # before applying is client-side by default and does not decode the
+    # object as the API server will, so the refusal comes at the apply
+    # itself: the sync stops half-way, as it would in production. (The same
+    # happened here with ServerSideApply=true.)
+    When the admin applies the Application:
+      """
+      apiVersion: argoproj.io/v1alpha1
+      kind: Application
+      metadata:
+        name: q-sign-wrong-type
+      spec:
+        project: default
+        source:
+          repoURL: http://192.168.0.11:7780/root/q-sign.git
+          targetRevision: main
+          path: helm/keycloak-pqc
+          helm:
+            valuesObject:
+              replicaCount: three
+        destination:
+          server: https://kubernetes.default.svc
+          namespace: q-sign-wrong-type
+        syncPolicy:
+          automated: {}
+          syncOptions:
+            - CreateNamespace=true
+          # Auto-sync retries 5 times by default; one quick retry is enough
+          # to show that the refusal does not go away by itself.
+          retry:
+            limit: 1
+            backoff: {duration: 1s, factor: 1}
+      """
+    Then within 30s the last sync of "q-sign-wrong-type" has failed after 1 retries with a message containing "spec.replicas"
+    And of the objects of "q-sign-wrong-type", the cluster has only:
+      | kind      | name            |
+      | ConfigMap | keycloak-config |
+      | Service   | keycloak        |
+
   Scenario: An Application naming a project that does not exist is an invalid spec
     When the admin applies the Application:
       """

@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/restmapper"
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/internal/await"
@@ -54,6 +59,16 @@ func (w *World) applicationSteps() []StepDef {
 			Doc:     "Asserts Argo CD ran no sync for the app: no operation, no history, no live resources it reports as deployed.",
 			Example: `And the application "q-sign" has deployed nothing`,
 			Fn:      w.appDeployedNothing},
+		{Pattern: `^none of the objects of "([^"]*)" exists in the cluster$`,
+			Doc: "Asserts a failed sync applied nothing: the application lists the objects it should manage (at least one), " +
+				"and none of them exists in the cluster (a namespace that CreateNamespace made before the sync is not one of them).",
+			Example: `And none of the objects of "q-sign" exists in the cluster`,
+			Fn:      w.noObjectApplied},
+		{Pattern: `^of the objects of "([^"]*)", the cluster has only:$`,
+			Doc: "Asserts which of the objects the application should manage exist in the cluster (table: kind, name), " +
+				"e.g. what a sync that failed part-way had already applied.",
+			Example: `Then of the objects of "q-sign", the cluster has only:`,
+			Fn:      w.onlyObjectsApplied},
 		{Pattern: `^the argocd CLI shows "([^"]*)" as "([^"]*)" and "([^"]*)"$`,
 			Doc:     "Runs the real `argocd app get NAME -o json` against argocd-server and checks sync and health status.",
 			Example: `And the argocd CLI shows "q-sign" as "Synced" and "Healthy"`,
@@ -238,6 +253,67 @@ func (w *World) appDeployedNothing(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+func (w *World) noObjectApplied(ctx context.Context, name string) error {
+	present, total, err := w.objectsInCluster(ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(present) > 0 {
+		return fmt.Errorf("application %s: %d of %d objects exist in the cluster: %s", name, len(present), total, strings.Join(present, ", "))
+	}
+	return nil
+}
+
+func (w *World) onlyObjectsApplied(ctx context.Context, name string, table *godog.Table) error {
+	rows, err := tableRows(table, "kind", "name")
+	if err != nil {
+		return err
+	}
+	present, total, err := w.objectsInCluster(ctx, name)
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, r := range rows {
+		want = append(want, r["kind"]+"/"+r["name"])
+	}
+	slices.Sort(want)
+	if !slices.Equal(present, want) {
+		return fmt.Errorf("application %s: of its %d objects the cluster has %v, want %v", name, total, present, want)
+	}
+	return nil
+}
+
+// objectsInCluster reads each object the application should manage from
+// the cluster and returns the Kind/name of those that exist, sorted, and
+// how many the application lists.
+func (w *World) objectsInCluster(ctx context.Context, name string) (present []string, total int, err error) {
+	e, app, err := w.liveApp(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(app.Status.Resources) == 0 {
+		return nil, 0, fmt.Errorf("application %s lists no objects to manage, so nothing can be checked: %s", name, app.Summary())
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(e.Kube().Discovery()))
+	for _, r := range app.Status.Resources {
+		mapping, err := mapper.RESTMapping(schema.GroupKind{Group: r.Group, Kind: r.Kind}, r.Version)
+		if err != nil {
+			return nil, 0, fmt.Errorf("application %s: %s: %w", name, r.Ref(), err)
+		}
+		_, err = e.Dynamic().Resource(mapping.Resource).Namespace(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, 0, fmt.Errorf("application %s: reading %s: %w", name, r.Ref(), err)
+		default:
+			present = append(present, r.Kind+"/"+r.Name)
+		}
+	}
+	slices.Sort(present)
+	return present, len(app.Status.Resources), nil
 }
 
 func (w *World) cliShows(ctx context.Context, name, sync, health string) error {

@@ -1,9 +1,11 @@
 package steps
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -19,11 +21,43 @@ func (e *UnknownStepsError) Error() string {
 	return fmt.Sprintf("%d unknown step(s); `rehearse steps` lists them all:\n%s", len(e.Steps), strings.Join(e.Steps, "\n"))
 }
 
-// CheckSteps parses the feature files under paths and reports every step
-// that no definition matches, before anything is started. Parse errors are
-// left to godog, which names file and line itself.
+// FeatureSyntaxError is a feature file that Gherkin cannot parse. Each
+// problem reads file:line:column: message, the form editors and CI logs
+// turn into a link to the line.
+type FeatureSyntaxError struct {
+	Path     string
+	Problems []string
+	Err      error
+}
+
+func (e *FeatureSyntaxError) Error() string {
+	return fmt.Sprintf("malformed feature file %s (nothing was started):\n%s", e.Path, strings.Join(e.Problems, "\n"))
+}
+
+func (e *FeatureSyntaxError) Unwrap() error { return e.Err }
+
+// gherkinProblem is one line of Gherkin's parse error: "(line:column): message".
+var gherkinProblem = regexp.MustCompile(`^\((\d+):(\d+)\): (.*)$`)
+
+func syntaxError(path string, err error) *FeatureSyntaxError {
+	e := &FeatureSyntaxError{Path: path, Err: err}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if m := gherkinProblem.FindStringSubmatch(line); m != nil {
+			e.Problems = append(e.Problems, fmt.Sprintf("%s:%s:%s: %s", path, m[1], m[2], m[3]))
+		}
+	}
+	if len(e.Problems) == 0 {
+		e.Problems = []string{path + ": " + err.Error()}
+	}
+	return e
+}
+
+// CheckSteps parses the feature files under paths and reports, before
+// anything is started, every file Gherkin cannot parse and every step that
+// no definition matches.
 func CheckSteps(paths []string) error {
 	var unknown []string
+	var malformed []error
 	for _, root := range paths {
 		if i := strings.LastIndexByte(root, ':'); i > 0 && strings.HasSuffix(root[:i], ".feature") {
 			root = root[:i]
@@ -33,12 +67,20 @@ func CheckSteps(paths []string) error {
 				return err
 			}
 			found, err := unknownStepsIn(path)
+			var syntax *FeatureSyntaxError
+			if errors.As(err, &syntax) {
+				malformed = append(malformed, syntax)
+				return nil
+			}
 			unknown = append(unknown, found...)
 			return err
 		})
 		if err != nil {
 			return err
 		}
+	}
+	if len(malformed) > 0 {
+		return errors.Join(malformed...)
 	}
 	if len(unknown) > 0 {
 		return &UnknownStepsError{Steps: unknown}
@@ -54,8 +96,11 @@ func unknownStepsIn(path string) ([]string, error) {
 	defer f.Close()
 	ids := &messages.Incrementing{}
 	doc, err := gherkin.ParseGherkinDocument(f, ids.NewId)
-	if err != nil || doc.Feature == nil {
-		return nil, nil // godog reports parse errors with file and line
+	if err != nil {
+		return nil, syntaxError(path, err)
+	}
+	if doc.Feature == nil {
+		return nil, nil // an empty file, or one of comments only: godog skips it too
 	}
 	lines := map[string]int64{}
 	var collect func(children []*messages.FeatureChild)

@@ -25,6 +25,29 @@ func TestCheckStepsNamesFileLineAndClosestPattern(t *testing.T) {
 	assert.Contains(t, unknown.Steps[0], `within (\d+)s the application "([^"]*)" is "([^"]*)" and "([^"]*)"`)
 }
 
+func TestCheckStepsNamesTheLineOfAMalformedFeatureFile(t *testing.T) {
+	dir := t.TempDir()
+	feature := filepath.Join(dir, "malformed.feature")
+	// A file has one Feature.
+	require.NoError(t, os.WriteFile(feature, []byte(`Feature: malformed
+  Scenario: one
+    Given the Git server hosts "root/q-sign" from the "q-sign" fixture
+
+Feature: again
+`), 0o644))
+	// A well-formed file beside it with an unknown step: the syntax error
+	// is what is reported, since the steps of a broken file are unknowable.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fine.feature"), []byte("Feature: fine\n  Scenario: s\n    Given no such step\n"), 0o644))
+	err := CheckSteps([]string{dir})
+	var syntax *FeatureSyntaxError
+	require.ErrorAs(t, err, &syntax)
+	assert.Equal(t, feature, syntax.Path)
+	require.Len(t, syntax.Problems, 1, "%v", syntax.Problems)
+	assert.Contains(t, syntax.Problems[0], feature+":5:1: ")
+	assert.Contains(t, syntax.Problems[0], "got 'Feature: again'")
+	assert.Contains(t, err.Error(), "nothing was started")
+}
+
 func TestTheProjectsFeaturesUseOnlyKnownSteps(t *testing.T) {
 	require.NoError(t, CheckSteps([]string{"../features"}))
 }

@@ -16,8 +16,8 @@ import (
 
 func (w *World) retrySteps() []StepDef {
 	return []StepDef{
-		{Pattern: `^within (\d+)s the last sync of "([^"]*)" has failed after (\d+) retries$`,
-			Doc:     "Waits until the operation is Failed (or Error) with this retryCount: the retry policy ran out.",
+		{Pattern: `^within (\d+)s the last sync of "([^"]*)" has failed after (\d+) retries(?: with a message containing "([^"]*)")?$`,
+			Doc:     "Waits until the operation is Failed (or Error) with this retryCount: the retry policy ran out. The text, if given, must be in the operation's message or in one object's result (kind/name: message), where Argo CD puts the API server's refusal.",
 			Example: `Then within 30s the last sync of "q-sign" has failed after 5 retries`,
 			Fn:      w.failedAfterRetries},
 		{Pattern: `^the failed sync of "([^"]*)" lasted at least "([^"]*)" of seed time$`,
@@ -39,7 +39,7 @@ func (w *World) retrySteps() []StepDef {
 	}
 }
 
-func (w *World) failedAfterRetries(ctx context.Context, seconds int, name string, retries int) error {
+func (w *World) failedAfterRetries(ctx context.Context, seconds int, name string, retries int, text string) error {
 	return w.awaitApp(ctx, name, fmt.Sprintf("the sync of %s to fail after %d retries", name, retries), time.Duration(seconds)*time.Second, false, func(a *engine.Application) await.Result {
 		op := a.Status.OperationState
 		if op == nil {
@@ -49,13 +49,32 @@ func (w *World) failedAfterRetries(ctx context.Context, seconds int, name string
 			return await.Waiting("the last operation (%s) is for revision %s, not the pushed %s", op.Phase, short(op.Operation.Sync.Revision), short(w.lastPush.sha))
 		}
 		if (op.Phase == "Failed" || op.Phase == "Error") && op.RetryCount == int64(retries) {
-			return await.Passed("%s after %d retries: %s", op.Phase, op.RetryCount, firstLine(op.Message))
+			messages := operationMessages(op)
+			if text != "" && !strings.Contains(strings.Join(messages, "\n"), text) {
+				return await.Failed("%s after %d retries, but no message contains %q: %s", op.Phase, op.RetryCount, text, strings.Join(messages, "; "))
+			}
+			return await.Passed("%s after %d retries: %s", op.Phase, op.RetryCount, strings.Join(messages, "; "))
 		}
 		if op.Phase == "Succeeded" || op.RetryCount > int64(retries) {
 			return await.Failed("phase %s after %d retries: %s", op.Phase, op.RetryCount, firstLine(op.Message))
 		}
 		return await.Waiting("phase %s, %d retries so far", op.Phase, op.RetryCount)
 	})
+}
+
+// operationMessages are the operation's message and, for each object the
+// sync could not apply, "Kind/name: message".
+func operationMessages(op *engine.OperationState) []string {
+	out := []string{firstLine(op.Message)}
+	if op.SyncResult == nil {
+		return out
+	}
+	for _, r := range op.SyncResult.Resources {
+		if r.Message != "" && r.Status != "Synced" {
+			out = append(out, fmt.Sprintf("%s/%s: %s", r.Kind, r.Name, r.Message))
+		}
+	}
+	return out
 }
 
 func firstLine(s string) string {
