@@ -5,7 +5,7 @@ ARGOCD  ?= v3.2.11
 BACKEND ?= kwok
 # Scenario-by-scenario output on a terminal, one character per step in CI.
 FORMAT  ?= $(if $(CI),progress,pretty)
-# The first run builds the control plane and Argo CD (about 30 minutes on
+# The first run builds the control plane and Argo CD (40 to 50 minutes on
 # 2 cores); go test's default 10-minute timeout is too short for that.
 TEST_TIMEOUT ?= 80m
 
