@@ -13,8 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/restmapper"
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/internal/await"
@@ -297,7 +295,7 @@ func (w *World) objectsInCluster(ctx context.Context, name string) (present []st
 	if len(app.Status.Resources) == 0 {
 		return nil, 0, fmt.Errorf("application %s lists no objects to manage, so nothing can be checked: %s", name, app.Summary())
 	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(e.Kube().Discovery()))
+	mapper := kindMapper(e)
 	for _, r := range app.Status.Resources {
 		mapping, err := mapper.RESTMapping(schema.GroupKind{Group: r.Group, Kind: r.Kind}, r.Version)
 		if err != nil {

@@ -15,11 +15,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
@@ -661,6 +661,13 @@ func (w *World) prometheusEmpty(ctx context.Context) error {
 
 func (w *World) dynamic() dynamic.Interface { return w.env.Engine().Dynamic() }
 
+// kindMapper maps kinds to the API resources of the engine's cluster by
+// discovery, as kubectl does; a new one per step, so CRDs installed during
+// the run are known. It reads discovery once, at its first lookup.
+func kindMapper(e *engine.Engine) meta.RESTMapper {
+	return restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(e.Kube().Discovery()))
+}
+
 func (w *World) kubectlApply(ctx context.Context, file, repo, ns string) error {
 	e, err := w.engine(ctx)
 	if err != nil {
@@ -686,13 +693,8 @@ func (w *World) kubectlApply(ctx context.Context, file, repo, ns string) error {
 	if obj.GetKind() == "" || obj.GetName() == "" {
 		return fmt.Errorf("%s of %s: not a Kubernetes object (kind and metadata.name are required)", file, repo)
 	}
-	dc, err := discovery.NewDiscoveryClientForConfig(e.RESTConfig())
-	if err != nil {
-		return err
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 	gvk := obj.GroupVersionKind()
-	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	m, err := kindMapper(e).RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		return fmt.Errorf("%s of %s: %w", file, repo, err)
 	}
