@@ -68,6 +68,10 @@ type Settings struct {
 	// ControllerArgs are appended to the application-controller's flags
 	// (self-heal backoff and the like).
 	ControllerArgs []string
+	// ControllerEnv is added to the application-controller's environment:
+	// Argo CD's scaling settings that have no flag (ARGOCD_K8S_CLIENT_QPS,
+	// ARGOCD_K8S_CLIENT_BURST), as a Deployment's env would set them.
+	ControllerEnv []string
 	// HTTPProxy, when set, is the Argo Rollouts controller's HTTP_PROXY.
 	HTTPProxy string
 	// Profiling opens Argo CD's pprof endpoints on each component's
@@ -111,6 +115,12 @@ func WithTimeScale(scale *timescale.Scale) Option { return func(s *Settings) { s
 // WithControllerArgs appends flags to the application-controller.
 func WithControllerArgs(args ...string) Option {
 	return func(s *Settings) { s.ControllerArgs = append(s.ControllerArgs, args...) }
+}
+
+// WithControllerEnv adds NAME=value pairs to the application-controller's
+// environment.
+func WithControllerEnv(env ...string) Option {
+	return func(s *Settings) { s.ControllerEnv = append(s.ControllerEnv, env...) }
 }
 
 // WithProfiling opens the pprof endpoints of the application-controller,
@@ -429,7 +439,7 @@ func (e *Engine) start(ctx context.Context) error {
 		"--repo-error-grace-period-seconds", strconv.Itoa(e.timings.repoErrorGrace),
 		"--status-processors", "20", "--operation-processors", "10", "--loglevel", "info"}
 	controllerArgs = append(controllerArgs, e.settings.ControllerArgs...)
-	if _, err := e.startComponent("argocd-application-controller", controllerArgs); err != nil {
+	if _, err := e.startComponent("argocd-application-controller", controllerArgs, e.settings.ControllerEnv...); err != nil {
 		return err
 	}
 	// The notifications controller's metrics port cannot be bound to
@@ -469,9 +479,9 @@ func randomPassword() string {
 	return hex.EncodeToString(b)
 }
 
-func (e *Engine) startComponent(name string, args []string) (*proc.Process, error) {
-	return e.procs.Start(proc.Spec{Name: name, Path: e.argocd, Args: args, LogDir: filepath.Join(e.dir, "logs"), Dir: e.dir,
-		Env: append(append([]string{}, e.env...), "ARGOCD_BINARY_NAME="+name)})
+func (e *Engine) startComponent(name string, args []string, env ...string) (*proc.Process, error) {
+	env = append(append(append([]string{}, e.env...), env...), "ARGOCD_BINARY_NAME="+name)
+	return e.procs.Start(proc.Spec{Name: name, Path: e.argocd, Args: args, LogDir: filepath.Join(e.dir, "logs"), Dir: e.dir, Env: env})
 }
 
 // hasFlag asks a component's --help whether it knows a flag, so one start
