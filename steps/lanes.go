@@ -61,7 +61,7 @@ func newLanes(opts EnvOptions, n int) ([]*Environment, error) {
 		return nil, fmt.Errorf("%d scenarios at once: at most %d (each runs its own cluster and Argo CD)", n, MaxParallel)
 	}
 	addresses := &podruntime.AddressPool{}
-	images := &imageCache{built: map[string]prebuiltImage{}}
+	images := &imageCache{built: map[string]*imageBuild{}}
 	var lanes []*Environment
 	for i := range n {
 		env, err := NewEnvironment(opts)
@@ -89,10 +89,19 @@ type laneLogger struct {
 func (l laneLogger) Printf(format string, args ...any) { l.log.Printf(l.lane+": "+format, args...) }
 
 // imageCache holds the images built from fixtures, once per run for every
-// lane (each lane pushes them to its own registry).
+// lane (each lane pushes them to its own registry). Each image has its own
+// entry, so a lane asking for one image never waits for another's build.
 type imageCache struct {
 	mu    sync.Mutex
-	built map[string]prebuiltImage
+	built map[string]*imageBuild
+}
+
+// imageBuild is one fixture image, built or being built; done closes when
+// the build ends.
+type imageBuild struct {
+	done chan struct{}
+	prebuiltImage
+	err error
 }
 
 // scanAndClose looks for the run's credentials (every lane's and every

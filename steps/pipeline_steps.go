@@ -50,12 +50,12 @@ func (w *World) pipelineSteps() []StepDef {
 			Doc:     "Creates a private project: the CI (jenkins) may push, the cluster's nodes (kubelet) may pull, nobody else.",
 			Example: `Given the registry has the private project "qsign-prod"`,
 			Fn:      w.createProject},
-		{Pattern: `^the registry holds "([^"]*)" built from the "([^"]*)" fixture$`,
+		{Pattern: prebuiltStep.String(),
 			Doc: "Builds the fixture repository, released as the tag (its VERSION file set to it), the way its pipeline.yaml would " +
 				"(go build, OCI image), pushes it as project/repo:tag and waits for its scan.",
 			Example: `Given the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture`,
 			Fn:      w.prebuiltImage},
-		{Pattern: `^the registry holds "([^"]*)" built from the "([^"]*)" fixture with behaviour:$`,
+		{Pattern: prebuiltBehaviourStep.String(),
 			Doc:     "Like the plain prebuilt image, with behaviour.json replaced by the doc string (how that release behaves).",
 			Example: "Given the registry holds \"qsign-prod/app:v1.0.2\" built from the \"q-sign-app\" fixture with behaviour:\n  \"\"\"\n  {\"errorRate\": 1}\n  \"\"\"",
 			Fn:      w.prebuiltImageWithBehaviour},
@@ -715,14 +715,38 @@ func (w *World) emailSubject(ctx context.Context, template, subject string) erro
 }
 
 // prebuild builds a fixture released as version (with behaviour.json
-// replaced unless behaviour is empty) once per run.
+// replaced unless behaviour is empty) once per run; callers asking for an
+// image being built wait for that build. A failed build is forgotten, so
+// the next caller tries again and reports its own error.
 func (e *Environment) prebuild(ctx context.Context, fixture, version, behaviour string) (v1.Image, string, error) {
-	e.images.mu.Lock()
-	defer e.images.mu.Unlock()
 	key := fixture + "@" + version + "\x00" + behaviour
-	if p, ok := e.images.built[key]; ok {
-		return p.image, p.ref, nil
+	e.images.mu.Lock()
+	if b, ok := e.images.built[key]; ok {
+		e.images.mu.Unlock()
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			return nil, "", fmt.Errorf("waiting for the %s fixture's build of %s: %w", fixture, version, ctx.Err())
+		}
+		if b.err != nil {
+			return e.prebuild(ctx, fixture, version, behaviour)
+		}
+		return b.image, b.ref, nil
 	}
+	b := &imageBuild{done: make(chan struct{})}
+	e.images.built[key] = b
+	e.images.mu.Unlock()
+	defer close(b.done)
+	b.image, b.ref, b.err = e.buildFixture(ctx, fixture, version, behaviour)
+	if b.err != nil {
+		e.images.mu.Lock()
+		delete(e.images.built, key)
+		e.images.mu.Unlock()
+	}
+	return b.image, b.ref, b.err
+}
+
+func (e *Environment) buildFixture(ctx context.Context, fixture, version, behaviour string) (v1.Image, string, error) {
 	repo, err := fixtures.Repo(fixture)
 	if err != nil {
 		return nil, "", err
@@ -747,7 +771,6 @@ func (e *Environment) prebuild(ctx context.Context, fixture, version, behaviour 
 		return nil, "", fmt.Errorf("building the %s fixture: %w", fixture, err)
 	}
 	e.logf("built %s from the %s fixture in %s", ref, fixture, time.Since(start).Round(time.Millisecond))
-	e.images.built[key] = prebuiltImage{image: img, ref: ref}
 	return img, ref, nil
 }
 

@@ -114,6 +114,17 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Fixture images build in the background from the start; the lanes
+	// share them.
+	warmCtx, cancelWarming := context.WithCancel(ctx)
+	warmed := make(chan struct{})
+	go func() {
+		defer close(warmed)
+		lanes[0].warmImages(warmCtx, imagesToBuild(opts.Paths, tags))
+	}()
+	// A build cut short removes its temporary directory before Run returns.
+	stopWarming := func() { cancelWarming(); <-warmed }
+	defer stopWarming()
 	free := make(chan *Environment, len(lanes))
 	for _, l := range lanes {
 		free <- l
@@ -232,6 +243,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		},
 	}
 	res.Status = suite.Run()
+	stopWarming()
 	res.Timings, res.PeakRSS, res.PeakRSSBy, res.Rewrites = mergeLanes(lanes)
 	res.TimeScale = lanes[0].Scale().Factor()
 	if res.Status == 0 && res.Passed+res.Failed == 0 {

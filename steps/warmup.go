@@ -1,0 +1,137 @@
+package steps
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	gherkin "github.com/cucumber/gherkin/go/v42"
+	messages "github.com/cucumber/messages/go/v34"
+)
+
+// The two prebuilt-image steps: their definitions (pipeline_steps.go) use
+// these patterns, and warm-up finds them in the run's scenarios.
+var (
+	prebuiltStep          = regexp.MustCompile(`^the registry holds "([^"]*)" built from the "([^"]*)" fixture$`)
+	prebuiltBehaviourStep = regexp.MustCompile(`^the registry holds "([^"]*)" built from the "([^"]*)" fixture with behaviour:$`)
+)
+
+// imageRequest is one fixture image a selected scenario will ask for.
+type imageRequest struct {
+	fixture, version, behaviour string
+}
+
+// imagesToBuild lists, in the order the run meets them, the distinct
+// fixture images the scenarios selected by paths and the godog tag filter
+// will build. A file it cannot read or parse is skipped: CheckSteps has
+// already refused malformed files, and the step itself reports anything
+// else. A path naming one scenario (file.feature:LINE) gets no warm-up:
+// its steps build what it needs, nothing more.
+func imagesToBuild(paths []string, tagFilter string) []imageRequest {
+	var out []imageRequest
+	seen := map[imageRequest]bool{}
+	for _, root := range paths {
+		if i := strings.LastIndexByte(root, ':'); i > 0 && strings.HasSuffix(root[:i], ".feature") {
+			continue
+		}
+		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".feature") {
+				return nil
+			}
+			for _, r := range imagesIn(path, tagFilter) {
+				if !seen[r] {
+					seen[r] = true
+					out = append(out, r)
+				}
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+func imagesIn(path, tagFilter string) []imageRequest {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	ids := &messages.Incrementing{}
+	doc, err := gherkin.ParseGherkinDocument(f, ids.NewId)
+	if err != nil || doc.Feature == nil {
+		return nil
+	}
+	var out []imageRequest
+	for _, p := range gherkin.Pickles(*doc, path, ids.NewId) {
+		var tags []string
+		for _, t := range p.Tags {
+			tags = append(tags, t.Name)
+		}
+		if !matchesTagFilter(tagFilter, tags) {
+			continue
+		}
+		for _, st := range p.Steps {
+			if m := prebuiltStep.FindStringSubmatch(st.Text); m != nil {
+				out = append(out, imageRequest{fixture: m[2], version: tagOf(m[1])})
+			} else if m := prebuiltBehaviourStep.FindStringSubmatch(st.Text); m != nil && st.Argument != nil && st.Argument.DocString != nil {
+				out = append(out, imageRequest{fixture: m[2], version: tagOf(m[1]), behaviour: st.Argument.DocString.Content})
+			}
+		}
+	}
+	return out
+}
+
+// tagOf is the tag of an image reference, as pushPrebuilt reads it.
+func tagOf(reference string) string {
+	return reference[strings.LastIndex(reference, ":")+1:]
+}
+
+// matchesTagFilter evaluates godog's filter syntax (what godogTags
+// produces: an OR, by commas, of ANDs, by &&, of tags, ~ negating one).
+func matchesTagFilter(filter string, tags []string) bool {
+	if filter == "" {
+		return true
+	}
+	has := map[string]bool{}
+	for _, t := range tags {
+		has[t] = true
+	}
+	for _, alt := range strings.Split(filter, ",") {
+		all := true
+		for _, term := range strings.Split(alt, "&&") {
+			term = strings.TrimSpace(term)
+			if neg, ok := strings.CutPrefix(term, "~"); ok {
+				all = all && !has[neg]
+			} else {
+				all = all && has[term]
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+// warmImages builds the run's fixture images one after another while the
+// first scenarios start their stacks, so that the steps that push them
+// mostly find them built. A build that fails here is left for the step to
+// repeat and report; warm-up stops when ctx ends.
+func (e *Environment) warmImages(ctx context.Context, images []imageRequest) {
+	start := time.Now()
+	built := 0
+	for _, r := range images {
+		if ctx.Err() != nil {
+			return
+		}
+		if _, _, err := e.prebuild(ctx, r.fixture, r.version, r.behaviour); err == nil {
+			built++
+		}
+	}
+	if len(images) > 0 {
+		e.logf("warm-up: %d of %d fixture images ready %s after the run began", built, len(images), time.Since(start).Round(time.Millisecond))
+	}
+}
