@@ -61,7 +61,7 @@ func newLanes(opts EnvOptions, n int) ([]*Environment, error) {
 		return nil, fmt.Errorf("%d scenarios at once: at most %d (each runs its own cluster and Argo CD)", n, MaxParallel)
 	}
 	addresses := &podruntime.AddressPool{}
-	images := &imageCache{built: map[string]*imageBuild{}}
+	images := &imageCache{built: map[string]*imageBuild{}, log: opts.Log}
 	var lanes []*Environment
 	for i := range n {
 		env, err := NewEnvironment(opts)
@@ -94,6 +94,13 @@ func (l laneLogger) Printf(format string, args ...any) { l.log.Printf(l.lane+": 
 type imageCache struct {
 	mu    sync.Mutex
 	built map[string]*imageBuild
+	log   Logger // the run's, not a lane's: an image serves every lane
+}
+
+func (c *imageCache) logf(format string, args ...any) {
+	if c.log != nil {
+		c.log.Printf(format, args...)
+	}
 }
 
 // imageBuild is one fixture image, built or being built; done closes when

@@ -770,7 +770,7 @@ func (e *Environment) buildFixture(ctx context.Context, fixture, version, behavi
 	if err != nil {
 		return nil, "", fmt.Errorf("building the %s fixture: %w", fixture, err)
 	}
-	e.logf("built %s from the %s fixture in %s", ref, fixture, time.Since(start).Round(time.Millisecond))
+	e.images.logf("built %s from the %s fixture in %s", ref, fixture, time.Since(start).Round(time.Millisecond))
 	return img, ref, nil
 }
 

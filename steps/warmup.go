@@ -132,6 +132,6 @@ func (e *Environment) warmImages(ctx context.Context, images []imageRequest) {
 		}
 	}
 	if len(images) > 0 {
-		e.logf("warm-up: %d of %d fixture images ready %s after the run began", built, len(images), time.Since(start).Round(time.Millisecond))
+		e.images.logf("warm-up: %d of %d fixture images ready %s after the run began", built, len(images), time.Since(start).Round(time.Millisecond))
 	}
 }
