@@ -52,6 +52,15 @@ func syntaxError(path string, err error) *FeatureSyntaxError {
 	return e
 }
 
+// featureFile reads a feature path as godog does: file.feature:LINE
+// selects one scenario of the file.
+func featureFile(path string) (file string, oneScenario bool) {
+	if i := strings.LastIndexByte(path, ':'); i > 0 && strings.HasSuffix(path[:i], ".feature") {
+		return path[:i], true
+	}
+	return path, false
+}
+
 // CheckSteps parses the feature files under paths and reports, before
 // anything is started, every file Gherkin cannot parse and every step that
 // no definition matches.
@@ -59,9 +68,7 @@ func CheckSteps(paths []string) error {
 	var unknown []string
 	var malformed []error
 	for _, root := range paths {
-		if i := strings.LastIndexByte(root, ':'); i > 0 && strings.HasSuffix(root[:i], ".feature") {
-			root = root[:i]
-		}
+		root, _ = featureFile(root)
 		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".feature") {
 				return err

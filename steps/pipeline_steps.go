@@ -210,7 +210,7 @@ func (w *World) pushPrebuilt(ctx context.Context, reference, fixture, behaviour 
 	if err != nil {
 		return err
 	}
-	tag := reference[strings.LastIndex(reference, ":")+1:]
+	tag := tagOf(reference)
 	if !strings.Contains(reference, ":") || tag == "" {
 		return fmt.Errorf("%q: give project/repo:tag", reference)
 	}

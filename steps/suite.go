@@ -87,10 +87,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		opts.Paths = []string{"features"}
 	}
 	for _, p := range opts.Paths {
-		// godog accepts file.feature:LINE to select one scenario.
-		if i := strings.LastIndexByte(p, ':'); i > 0 && strings.HasSuffix(p[:i], ".feature") {
-			p = p[:i]
-		}
+		p, _ = featureFile(p)
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("feature path %s: %w", p, err)
 		}

@@ -34,7 +34,7 @@ func imagesToBuild(paths []string, tagFilter string) []imageRequest {
 	var out []imageRequest
 	seen := map[imageRequest]bool{}
 	for _, root := range paths {
-		if i := strings.LastIndexByte(root, ':'); i > 0 && strings.HasSuffix(root[:i], ".feature") {
+		if _, oneScenario := featureFile(root); oneScenario {
 			continue
 		}
 		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
@@ -84,7 +84,7 @@ func imagesIn(path, tagFilter string) []imageRequest {
 	return out
 }
 
-// tagOf is the tag of an image reference, as pushPrebuilt reads it.
+// tagOf is the tag of an image reference (project/repo:tag).
 func tagOf(reference string) string {
 	return reference[strings.LastIndex(reference, ":")+1:]
 }
