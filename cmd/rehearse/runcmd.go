@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,6 +39,7 @@ func runCmd(ctx context.Context, args []string) int {
 	scale := fs.Float64("time-scale", 60, "how many times faster than the seed's clock to run (1 = real time)")
 	parallel := parallelFlag(fs)
 	keep := fs.Bool("keep-on-failure", false, "after the first failed scenario, keep its environment, print how to reach it and wait for Ctrl-C")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the rehearse process itself (Git server, registry, users, Prometheus, step code) to this file, for go tool pprof")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: rehearse run [flags] [feature files or directories...]")
 		fs.PrintDefaults()
@@ -50,6 +52,14 @@ func runCmd(ctx context.Context, args []string) int {
 		paths = []string{"features"}
 	}
 	logger := log.New(os.Stderr, "rehearse: ", log.Ltime)
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rehearse run:", err)
+			return 2
+		}
+		defer stop()
+	}
 	summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format, KeepOnFailure: *keep, Parallel: *parallel,
 		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext,
 			TimeScale: *scale, Log: logger}}, logger)
@@ -57,6 +67,26 @@ func runCmd(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// startCPUProfile profiles the rehearse process until stop is called. The
+// stack's other processes (API server, Argo CD) have their own profiling
+// endpoints; this one shows what the harness itself costs a run.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpu-profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "rehearse run: --cpu-profile:", err)
+		}
+	}, nil
 }
 
 // parallelFlag is --parallel, defaulting to $REHEARSE_PARALLEL (what
