@@ -51,3 +51,13 @@ Feature: again
 func TestTheProjectsFeaturesUseOnlyKnownSteps(t *testing.T) {
 	require.NoError(t, CheckSteps([]string{"../features"}))
 }
+
+// BenchmarkCheckSteps is the check every run makes before it starts
+// anything: every step of every feature against the step catalogue.
+func BenchmarkCheckSteps(b *testing.B) {
+	for b.Loop() {
+		if err := CheckSteps([]string{"../features"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
