@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -278,13 +279,23 @@ func (e *Engine) Applications(ctx context.Context) ([]*Application, error) {
 // list then a watch: counting a thousand Applications costs the API server
 // far less than listing them every second.
 func (e *Engine) WatchApplications(ctx context.Context, seen func(*Application)) error {
-	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(e.dyn, 0, Namespace, nil)
-	informer := factory.ForResource(applicationGVR).Informer()
+	return e.watch(ctx, applicationGVR, Namespace, "Applications", func(u *unstructured.Unstructured) {
+		if app, err := applicationFrom(u); err == nil {
+			seen(app)
+		}
+	})
+}
+
+// watch delivers every version of the namespace's objects of one resource
+// to seen, from one informer, until ctx ends; it returns once the initial
+// list has been delivered. Watching instead of listing on a timer costs
+// the API server one LIST and sees every change, not one per tick.
+func (e *Engine) watch(ctx context.Context, gvr schema.GroupVersionResource, namespace, what string, seen func(*unstructured.Unstructured)) error {
+	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(e.dyn, 0, namespace, nil)
+	informer := factory.ForResource(gvr).Informer()
 	deliver := func(obj any) {
 		if u, ok := obj.(*unstructured.Unstructured); ok {
-			if app, err := applicationFrom(u); err == nil {
-				seen(app)
-			}
+			seen(u)
 		}
 	}
 	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -295,7 +306,7 @@ func (e *Engine) WatchApplications(ctx context.Context, seen func(*Application))
 	}
 	factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
-		return fmt.Errorf("watching Applications in %s: %w", Namespace, context.Cause(ctx))
+		return fmt.Errorf("watching %s in %s: %w", what, namespace, context.Cause(ctx))
 	}
 	return nil
 }

@@ -133,6 +133,15 @@ func (e *Engine) Rollouts(ctx context.Context, namespace string) ([]*Rollout, er
 	return out, nil
 }
 
+// WatchRollouts delivers every version of the namespace's Rollouts to seen
+// (from one goroutine, in order) until ctx ends; it returns once the
+// existing ones have been delivered.
+func (e *Engine) WatchRollouts(ctx context.Context, namespace string, seen func(*Rollout)) error {
+	return e.watch(ctx, rolloutGVR, namespace, "Rollouts", func(u *unstructured.Unstructured) {
+		seen(rolloutFrom(u))
+	})
+}
+
 func rolloutFrom(u *unstructured.Unstructured) *Rollout {
 	r := &Rollout{Name: u.GetName(), Namespace: u.GetNamespace(), Step: -1}
 	r.Phase, _, _ = unstructured.NestedString(u.Object, "status", "phase")

@@ -10,7 +10,7 @@ import (
 	"github.com/rehearse/rehearse/reports/sequence"
 )
 
-// rolloutRecorder polls the Rollouts of a namespace and turns what changes
+// rolloutRecorder watches the Rollouts of a namespace and turns what changes
 // (step, canary pods, phase, abort) into the events of the seed's canary
 // and blue-green diagrams, where "ArgoCD" drives the rollout.
 type rolloutRecorder struct {
@@ -31,23 +31,17 @@ func (w *World) recordRollouts(ns string) {
 	w.rollouts[ns] = r
 	go func() {
 		defer close(r.done)
+		// The watch delivers each Rollout's versions in order from one
+		// goroutine, so last needs no lock.
 		last := map[string]*engine.Rollout{}
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if list, err := e.Rollouts(ctx, ns); err == nil {
-				for _, now := range list {
-					if was := last[now.Name]; was != nil {
-						r.compare(time.Now(), was, now)
-					}
-					last[now.Name] = now
-				}
+		err := e.WatchRollouts(ctx, ns, func(now *engine.Rollout) {
+			if was := last[now.Name]; was != nil {
+				r.compare(time.Now(), was, now)
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+			last[now.Name] = now
+		})
+		if err == nil {
+			<-ctx.Done()
 		}
 	}()
 }
@@ -103,7 +97,7 @@ func (r *rolloutRecorder) compare(t time.Time, was, now *engine.Rollout) {
 	}
 }
 
-// close stops polling and returns the events seen.
+// close stops watching and returns the events seen.
 func (r *rolloutRecorder) close() []sequence.Event {
 	r.stop()
 	<-r.done
