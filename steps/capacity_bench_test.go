@@ -92,18 +92,18 @@ func capacityProcessors() (status, operation, kubectl int, err error) {
 	if v == "" {
 		return status, operation, kubectl, nil
 	}
+	refuse := fmt.Errorf("REHEARSE_CAPACITY_PROCESSORS=%q: want STATUS/OPERATION or STATUS/OPERATION/KUBECTL, such as 50/25 or 50/25/40", v)
 	parts := strings.Split(v, "/")
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0, 0, 0, refuse
+	}
 	var n []int
 	for _, p := range parts {
 		i, err := strconv.Atoi(p)
 		if err != nil || i <= 0 {
-			n = nil
-			break
+			return 0, 0, 0, refuse
 		}
 		n = append(n, i)
-	}
-	if len(n) < 2 || len(n) > 3 {
-		return 0, 0, 0, fmt.Errorf("REHEARSE_CAPACITY_PROCESSORS=%q: want STATUS/OPERATION or STATUS/OPERATION/KUBECTL, such as 50/25 or 50/25/40", v)
 	}
 	status, operation = n[0], n[1]
 	if len(n) == 3 {
@@ -133,10 +133,10 @@ func qpsText(qps int) string {
 // And ServerSideApply=true: with client-side apply, kubectl computes each
 // patch from the API server's OpenAPI schema, which every apply reads
 // and parses again (a goroutine dump 10 s after the push found the
-// running syncs' applies doing that); server-side, the API server merges. Measured with 1,000
-// Applications: the push 37.6 s instead of 43.8 s, the controller 621 MB
-// instead of 1,032 MB. REHEARSE_CAPACITY_SERVER_SIDE_APPLY=false leaves it
-// out.
+// running syncs' applies doing that); server-side, the API server merges.
+// Measured with 1,000 Applications: the push 37.6 s instead of 43.8 s, the
+// controller 621 MB instead of 1,032 MB.
+// REHEARSE_CAPACITY_SERVER_SIDE_APPLY=false leaves it out.
 func capacitySyncOptions() string {
 	var opts []string
 	if validate, _ := strconv.ParseBool(os.Getenv("REHEARSE_CAPACITY_VALIDATE")); !validate {
