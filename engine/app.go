@@ -452,3 +452,14 @@ func (e *Engine) RegisterCluster(ctx context.Context, name string, cfg *rest.Con
 	}
 	return err
 }
+
+// UnregisterCluster removes the cluster Secret RegisterCluster made, so
+// Argo CD stops watching a cluster that is about to go away. A cluster that
+// is not registered is not an error.
+func (e *Engine) UnregisterCluster(ctx context.Context, name string) error {
+	err := e.kube.CoreV1().Secrets(Namespace).Delete(ctx, "cluster-"+name, metav1.DeleteOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}

@@ -24,9 +24,10 @@ const leadUser = "lead"
 
 func (w *World) promotionSteps() []StepDef {
 	return []StepDef{
-		{Pattern: `^the clusters "([^"]*)", "([^"]*)" and "([^"]*)" are registered with Argo CD$`,
+		{Pattern: registerClustersStep.String(),
 			Doc: "Creates the destination clusters (once per lane, one after another; each with its own ports, files and pod addresses) and registers each " +
-				"with Argo CD as a cluster Secret under that name, for Applications' destination.name.",
+				"with Argo CD as a cluster Secret under that name, for Applications' destination.name. A lane keeps them for the run's next scenario that " +
+				"registers them, and stops them once no such scenario is left.",
 			Example: `Given the clusters "dev", "staging" and "prod" are registered with Argo CD`,
 			Fn:      w.registerClusters},
 		{Pattern: `^"([^"]*)" has the branches "([^"]*)" and "([^"]*)", made from "main"$`,

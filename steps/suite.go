@@ -119,6 +119,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		defer close(warmed)
 		lanes[0].warmImages(warmCtx, imagesToBuild(opts.Paths, tags))
 	}()
+	demand := newClusterDemand(selectedScenarios(opts.Paths, tags))
 	// A build cut short removes its temporary directory before Run returns.
 	stopWarming := func() { cancelWarming(); <-warmed }
 	defer stopWarming()
@@ -204,6 +205,13 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				mu.Unlock()
 				flow := flowOf(s.Tags)
 				cleanupErr := w.cleanup(context.WithoutCancel(ctx))
+				// Each lane, when it next becomes free, stops destination
+				// clusters that no scenario still to run will register.
+				if demand.finished(s) {
+					if err := w.env.releaseDestinationClusters(context.WithoutCancel(ctx)); err != nil && opts.Env.Log != nil {
+						opts.Env.Log.Printf("releasing destination clusters: %v", err)
+					}
+				}
 				free <- w.env
 				if err == nil {
 					err = cleanupErr

@@ -26,13 +26,38 @@ type imageRequest struct {
 
 // imagesToBuild lists, in the order the run meets them, the distinct
 // fixture images the scenarios selected by paths and the godog tag filter
-// will build. A file it cannot read or parse is skipped: CheckSteps has
-// already refused malformed files, and the step itself reports anything
-// else. A path naming one scenario (file.feature:LINE) gets no warm-up:
-// its steps build what it needs, nothing more.
+// will build. A path naming one scenario (file.feature:LINE) gets no
+// warm-up: its steps build what it needs, nothing more.
 func imagesToBuild(paths []string, tagFilter string) []imageRequest {
 	var out []imageRequest
 	seen := map[imageRequest]bool{}
+	for _, p := range selectedScenarios(paths, tagFilter) {
+		for _, st := range p.Steps {
+			var r imageRequest
+			if m := prebuiltStep.FindStringSubmatch(st.Text); m != nil {
+				r = imageRequest{fixture: m[2], version: tagOf(m[1])}
+			} else if m := prebuiltBehaviourStep.FindStringSubmatch(st.Text); m != nil && st.Argument != nil && st.Argument.DocString != nil {
+				r = imageRequest{fixture: m[2], version: tagOf(m[1]), behaviour: st.Argument.DocString.Content}
+			} else {
+				continue
+			}
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// selectedScenarios reads, in file order, the scenarios the run will play
+// (paths and the godog tag filter select them), so the run can prepare for
+// them before they start. A file it cannot read or parse is skipped:
+// CheckSteps has already refused malformed files. A path naming one
+// scenario (file.feature:LINE) contributes nothing: a run of one scenario
+// has nothing to prepare ahead of it.
+func selectedScenarios(paths []string, tagFilter string) []*messages.Pickle {
+	var out []*messages.Pickle
 	for _, root := range paths {
 		if _, oneScenario := featureFile(root); oneScenario {
 			continue
@@ -41,19 +66,14 @@ func imagesToBuild(paths []string, tagFilter string) []imageRequest {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".feature") {
 				return nil
 			}
-			for _, r := range imagesIn(path, tagFilter) {
-				if !seen[r] {
-					seen[r] = true
-					out = append(out, r)
-				}
-			}
+			out = append(out, scenariosIn(path, tagFilter)...)
 			return nil
 		})
 	}
 	return out
 }
 
-func imagesIn(path, tagFilter string) []imageRequest {
+func scenariosIn(path, tagFilter string) []*messages.Pickle {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
@@ -64,21 +84,14 @@ func imagesIn(path, tagFilter string) []imageRequest {
 	if err != nil || doc.Feature == nil {
 		return nil
 	}
-	var out []imageRequest
+	var out []*messages.Pickle
 	for _, p := range gherkin.Pickles(*doc, path, ids.NewId) {
 		var tags []string
 		for _, t := range p.Tags {
 			tags = append(tags, t.Name)
 		}
-		if !matchesTagFilter(tagFilter, tags) {
-			continue
-		}
-		for _, st := range p.Steps {
-			if m := prebuiltStep.FindStringSubmatch(st.Text); m != nil {
-				out = append(out, imageRequest{fixture: m[2], version: tagOf(m[1])})
-			} else if m := prebuiltBehaviourStep.FindStringSubmatch(st.Text); m != nil && st.Argument != nil && st.Argument.DocString != nil {
-				out = append(out, imageRequest{fixture: m[2], version: tagOf(m[1]), behaviour: st.Argument.DocString.Content})
-			}
+		if matchesTagFilter(tagFilter, tags) {
+			out = append(out, p)
 		}
 	}
 	return out
