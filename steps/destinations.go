@@ -9,8 +9,6 @@ import (
 	"time"
 
 	messages "github.com/cucumber/messages/go/v34"
-
-	"github.com/rehearse/rehearse/clusters"
 )
 
 // registerClustersStep creates flow 8's destination clusters. Its
@@ -80,7 +78,7 @@ func (e *Environment) releaseDestinationClusters(ctx context.Context) error {
 	}
 	start := time.Now()
 	var errs []error
-	released := make(map[string]clusters.Cluster, len(e.extra))
+	var stopping []string
 	for _, name := range e.extraOrder {
 		// Argo CD first: a registered cluster that stops answering
 		// would leave the application controller retrying it.
@@ -90,14 +88,29 @@ func (e *Environment) releaseDestinationClusters(ctx context.Context) error {
 				continue // still registered: keep it running, Close stops it
 			}
 		}
-		if err := e.extra[name].Delete(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stopping cluster %s: %w", name, err))
-		}
-		released[name] = e.extra[name]
+		stopping = append(stopping, name)
+	}
+	// Side by side: stopping is waiting for processes to exit, not CPU.
+	stopErrs := make([]error, len(stopping))
+	var wg sync.WaitGroup
+	for i, name := range stopping {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.extra[name].Delete(ctx); err != nil {
+				stopErrs[i] = fmt.Errorf("stopping cluster %s: %w", name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	errs = append(errs, stopErrs...)
+	released := make(map[string]bool, len(stopping))
+	for _, name := range stopping {
+		released[name] = true
 	}
 	var kept []string
 	for _, name := range e.extraOrder {
-		if _, ok := released[name]; ok {
+		if released[name] {
 			delete(e.extra, name)
 		} else {
 			kept = append(kept, name)

@@ -100,7 +100,7 @@ func TestReleaseDestinationClustersStopsEachAndForgetsIt(t *testing.T) {
 	err = env.releaseDestinationClusters(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "stopping cluster staging: etcd did not stop")
-	assert.Equal(t, []string{"dev", "staging", "prod"}, deleted, "every cluster stopped, in creation order")
+	assert.ElementsMatch(t, []string{"dev", "staging", "prod"}, deleted, "every cluster stopped, the failing one too")
 	assert.Empty(t, env.extra)
 	assert.Empty(t, env.extraOrder)
 
