@@ -31,9 +31,8 @@ type clusterDemand struct {
 }
 
 func newClusterDemand(scenarios []*messages.Pickle) *clusterDemand {
-	d := &clusterDemand{}
+	d := &clusterDemand{counted: len(scenarios) > 0}
 	for _, p := range scenarios {
-		d.counted = true
 		if registersClusters(p) {
 			d.left++
 		}
@@ -78,14 +77,15 @@ func (e *Environment) releaseDestinationClusters(ctx context.Context) error {
 	}
 	start := time.Now()
 	var errs []error
-	var stopping []string
+	var stopping, kept []string
 	for _, name := range e.extraOrder {
 		// Argo CD first: a registered cluster that stops answering
 		// would leave the application controller retrying it.
 		if e.engine != nil {
 			if err := e.engine.UnregisterCluster(ctx, name); err != nil {
 				errs = append(errs, fmt.Errorf("removing cluster %s from Argo CD: %w", name, err))
-				continue // still registered: keep it running, Close stops it
+				kept = append(kept, name) // still registered: keep it running, Close stops it
+				continue
 			}
 		}
 		stopping = append(stopping, name)
@@ -104,20 +104,11 @@ func (e *Environment) releaseDestinationClusters(ctx context.Context) error {
 	}
 	wg.Wait()
 	errs = append(errs, stopErrs...)
-	released := make(map[string]bool, len(stopping))
 	for _, name := range stopping {
-		released[name] = true
-	}
-	var kept []string
-	for _, name := range e.extraOrder {
-		if released[name] {
-			delete(e.extra, name)
-		} else {
-			kept = append(kept, name)
-		}
+		delete(e.extra, name)
 	}
 	e.extraOrder = kept
 	e.timings["destination clusters released"] += time.Since(start)
-	e.logf("%d destination cluster(s) released in %s: no scenario left registers them", len(released), time.Since(start).Round(time.Millisecond))
+	e.logf("%d destination cluster(s) released in %s: no scenario left registers them", len(stopping), time.Since(start).Round(time.Millisecond))
 	return errors.Join(errs...)
 }

@@ -111,15 +111,18 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Read once: the warm-up and the destination clusters' count both
+	// follow the scenarios the run will play.
+	scenarios := selectedScenarios(opts.Paths, tags)
 	// Fixture images build in the background from the start; the lanes
 	// share them.
 	warmCtx, cancelWarming := context.WithCancel(ctx)
 	warmed := make(chan struct{})
 	go func() {
 		defer close(warmed)
-		lanes[0].warmImages(warmCtx, imagesToBuild(opts.Paths, tags))
+		lanes[0].warmImages(warmCtx, imagesToBuild(scenarios))
 	}()
-	demand := newClusterDemand(selectedScenarios(opts.Paths, tags))
+	demand := newClusterDemand(scenarios)
 	// A build cut short removes its temporary directory before Run returns.
 	stopWarming := func() { cancelWarming(); <-warmed }
 	defer stopWarming()

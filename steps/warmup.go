@@ -25,13 +25,11 @@ type imageRequest struct {
 }
 
 // imagesToBuild lists, in the order the run meets them, the distinct
-// fixture images the scenarios selected by paths and the godog tag filter
-// will build. A path naming one scenario (file.feature:LINE) gets no
-// warm-up: its steps build what it needs, nothing more.
-func imagesToBuild(paths []string, tagFilter string) []imageRequest {
+// fixture images the run's scenarios (selectedScenarios) will build.
+func imagesToBuild(scenarios []*messages.Pickle) []imageRequest {
 	var out []imageRequest
 	seen := map[imageRequest]bool{}
-	for _, p := range selectedScenarios(paths, tagFilter) {
+	for _, p := range scenarios {
 		for _, st := range p.Steps {
 			var r imageRequest
 			if m := prebuiltStep.FindStringSubmatch(st.Text); m != nil {

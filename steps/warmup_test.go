@@ -50,24 +50,24 @@ Feature: f
 	path := filepath.Join(dir, "a.feature")
 	require.NoError(t, os.WriteFile(path, []byte(feature), 0o644))
 
-	all := imagesToBuild([]string{dir}, "")
+	all := imagesToBuild(selectedScenarios([]string{dir}, ""))
 	assert.Equal(t, []imageRequest{
 		{fixture: "q-sign-app", version: "v1.0.0"},
 		{fixture: "q-sign-app", version: "v2.0.0", behaviour: `{"errorRate": 0}`},
 		{fixture: "q-sign-app", version: "v2.0.2", behaviour: `{"latency": "400ms"}`},
 	}, all, "each image once, in the order the run meets them")
 
-	notSlow := imagesToBuild([]string{dir}, "@canary&&~@slow")
+	notSlow := imagesToBuild(selectedScenarios([]string{dir}, "@canary&&~@slow"))
 	assert.Len(t, notSlow, 2)
 
-	assert.Empty(t, imagesToBuild([]string{path + ":6"}, ""), "one scenario by line: no warm-up")
-	assert.Empty(t, imagesToBuild([]string{dir}, "@flow-2"))
+	assert.Empty(t, imagesToBuild(selectedScenarios([]string{path + ":6"}, "")), "one scenario by line: no warm-up")
+	assert.Empty(t, imagesToBuild(selectedScenarios([]string{dir}, "@flow-2")))
 }
 
 // The seed's features ask for the images the warm-up finds: a step pattern
 // changed without this list would silently end the warm-up.
 func TestImagesToBuildFindsTheFeaturesImages(t *testing.T) {
-	images := imagesToBuild([]string{"../features"}, "")
+	images := imagesToBuild(selectedScenarios([]string{"../features"}, ""))
 	require.NotEmpty(t, images)
 	assert.Equal(t, imageRequest{fixture: "q-sign-app", version: "v1.0.0"}, images[0])
 	for _, d := range Catalogue() {
