@@ -43,6 +43,7 @@ nightly:
 ## fuzz: each fuzz target of the parsers Rehearse owns, FUZZTIME each (default 1m)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSet$$' -fuzztime $(FUZZTIME) ./fixtures/values/
+	$(GO) test -run '^$$' -fuzz '^FuzzInsert$$' -fuzztime $(FUZZTIME) ./fixtures/values/
 	$(GO) test -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $(FUZZTIME) ./internal/loopback/
 	$(GO) test -run '^$$' -fuzz '^FuzzRewriteText$$' -fuzztime $(FUZZTIME) ./internal/timescale/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSeed$$' -fuzztime $(FUZZTIME) ./reports/sequence/

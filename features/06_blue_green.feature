@@ -80,6 +80,7 @@ Feature: Blue-green deployment (seed flow 6)
     When the developer sets "spec.template.spec.containers.0.image" to "192.168.0.11:30800/qsign-prod/app:v2.0.1" in "bluegreen/rollout.yaml" of "root/q-sign-rollouts" and pushes "Release v2.0.1"
     Then within 60s the latest pre-promotion analysis run of the rollout "q-sign" in "q-sign" is "Failed" with a message containing "error-rate"
     And within 30s the rollout "q-sign" in "q-sign" is "Degraded" with a message containing "RolloutAborted"
-    And within 30s the rollout "q-sign" in "q-sign" runs only "v1.0.0" on 3 ready pods
+    # Green is scaled down after abortScaleDownDelaySeconds (Argo Rollouts' default 30 s, compressed).
+    And within 10s the rollout "q-sign" in "q-sign" runs only "v1.0.0" on 3 ready pods
     And none of the users' requests to "q-sign" has failed
     And the users' requests to "q-sign" never reached "v2.0.1"

@@ -49,7 +49,8 @@ func (w *World) rolloutSteps() []StepDef {
 			Fn:      w.startPrometheus},
 		{Pattern: `^the durations in "([^"]*)" of "([^"]*)" follow the run's time scale$`,
 			Doc: "Commits and pushes, as the developer, the directory's Rollout, AnalysisTemplate and Deployment durations compressed to the run's " +
-				"time scale (pause, interval, initialDelay, scale-down delays, progress deadline); each rewrite is listed in the report.",
+				"time scale (pause, interval, initialDelay, scale-down delays, progress deadline); a Rollout's scale-down delays it leaves to Argo Rollouts' " +
+				"default (30s) are written, compressed; each rewrite is listed in the report.",
 			Example: `Given the durations in "canary" of "root/q-sign-rollouts" follow the run's time scale`,
 			Fn:      w.compressDurations},
 		{Pattern: `^users send (\d+) requests per second to the Service "([^"]*)" in "([^"]*)"$`,
@@ -240,7 +241,14 @@ func (w *World) compressDurations(ctx context.Context, dir, repo string) error {
 					} else if out, err = scale.RewriteText(where, f.Value); err != nil {
 						return err
 					}
-					if doc, err = values.Set(doc, f.Path, out); err != nil {
+					if !f.Default {
+						doc, err = values.Set(doc, f.Path, out)
+					} else {
+						// The engine's default would keep its seed length.
+						doc, err = values.Insert(doc, f.Path, out)
+						where += " (Argo Rollouts' default, now written)"
+					}
+					if err != nil {
 						return fmt.Errorf("%s: %w", file, err)
 					}
 					rewrites = append(rewrites, fmt.Sprintf("%s: %s -> %s", where, f.Value, out))
