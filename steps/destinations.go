@@ -9,6 +9,8 @@ import (
 	"time"
 
 	messages "github.com/cucumber/messages/go/v34"
+
+	"github.com/rehearse/rehearse/clusters"
 )
 
 // registerClustersStep creates flow 8's destination clusters. Its
@@ -90,20 +92,11 @@ func (e *Environment) releaseDestinationClusters(ctx context.Context) error {
 		}
 		stopping = append(stopping, name)
 	}
-	// Side by side: stopping is waiting for processes to exit, not CPU.
-	stopErrs := make([]error, len(stopping))
-	var wg sync.WaitGroup
-	for i, name := range stopping {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := e.extra[name].Delete(ctx); err != nil {
-				stopErrs[i] = fmt.Errorf("stopping cluster %s: %w", name, err)
-			}
-		}()
+	some := map[string]clusters.Cluster{}
+	for _, name := range stopping {
+		some[name] = e.extra[name]
 	}
-	wg.Wait()
-	errs = append(errs, stopErrs...)
+	errs = append(errs, stopClusters(ctx, some))
 	for _, name := range stopping {
 		delete(e.extra, name)
 	}
@@ -111,4 +104,27 @@ func (e *Environment) releaseDestinationClusters(ctx context.Context) error {
 	e.timings["destination clusters released"] += time.Since(start)
 	e.logf("%d destination cluster(s) released in %s: no scenario left registers them", len(stopping), time.Since(start).Round(time.Millisecond))
 	return errors.Join(errs...)
+}
+
+// stopClusters deletes clusters side by side: stopping one is waiting for
+// its processes to exit, not CPU.
+func stopClusters(ctx context.Context, named map[string]clusters.Cluster) error {
+	errs := make(chan error, len(named))
+	var wg sync.WaitGroup
+	for name, c := range named {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Delete(ctx); err != nil {
+				errs <- fmt.Errorf("stopping cluster %s: %w", name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
 }

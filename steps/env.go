@@ -398,20 +398,14 @@ func (e *Environment) Close(ctx context.Context) error {
 	if e.engine != nil {
 		e.engine.Stop()
 	}
-	var err error
 	e.clusterMu.Lock()
-	for _, name := range e.extraOrder {
-		if derr := e.extra[name].Delete(ctx); derr != nil && err == nil {
-			err = derr
-		}
+	all := e.extra
+	if e.cluster != nil {
+		all[InCluster] = e.cluster
 	}
+	err := stopClusters(ctx, all)
 	e.extra, e.extraOrder = map[string]clusters.Cluster{}, nil
 	e.clusterMu.Unlock()
-	if e.cluster != nil {
-		if derr := e.cluster.Delete(ctx); derr != nil && err == nil {
-			err = derr
-		}
-	}
 	if e.registry != nil {
 		_ = e.registry.Close()
 	}
