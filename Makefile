@@ -54,7 +54,7 @@ fuzz:
 unit:
 	$(GO) test -short ./...
 
-## bench: stack start-up, push-to-synced, self-heal, CI stage timings, the strategy table, the full suite's wall time, 1,000-app capacity (go test -bench)
+## bench: first build of each binary (as recorded by prepare), stack start-up, push-to-synced, self-heal, CI stage timings, the strategy table, the full suite's wall time, 1,000-app capacity (go test -bench)
 bench: prepare
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 120m ./clusters/kwok/ ./steps/ ./fixtures/ci/ ./fixtures/metrics/
 

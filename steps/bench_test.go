@@ -176,7 +176,8 @@ func BenchmarkSelfHealFirstDrift(b *testing.B) {
 	b.ReportMetric(float64(rounds), "drifts")
 }
 
-// BenchmarkStackStart: cluster and Argo CD from warm binaries to ready.
+// BenchmarkStackStart: cluster, Argo CD and Argo Rollouts from warm
+// binaries to ready.
 func BenchmarkStackStart(b *testing.B) {
 	if testing.Short() {
 		b.Skip("starts a cluster and Argo CD")
@@ -190,9 +191,15 @@ func BenchmarkStackStart(b *testing.B) {
 		if err := env.Start(context.Background()); err != nil {
 			b.Fatal(err)
 		}
+		rollouts := time.Now()
+		if err := env.Engine().StartRollouts(context.Background()); err != nil {
+			_ = env.Close(context.Background())
+			b.Fatal(err)
+		}
 		b.ReportMetric(time.Since(start).Seconds(), "s/start")
 		b.ReportMetric(env.Timings()["cluster"].Seconds(), "cluster-s")
 		b.ReportMetric(env.Timings()["engine"].Seconds(), "engine-s")
+		b.ReportMetric(time.Since(rollouts).Seconds(), "rollouts-s")
 		_ = env.Close(context.Background())
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/rehearse/rehearse/clusters/kwok"
 	"github.com/rehearse/rehearse/engine"
@@ -47,5 +49,35 @@ func prepareCmd(ctx context.Context, args []string) int {
 		return 1
 	}
 	logger.Printf("all binaries ready under %s", root)
+	reportBuildTimes(logger, cache)
 	return 0
+}
+
+// reportBuildTimes prints what each cached recipe's first build cost, as
+// recorded when it happened: a fresh machine (CI) pays all of it again.
+func reportBuildTimes(logger *log.Logger, cache *binaries.Cache) {
+	recipes, err := cache.BuildTimes()
+	if err != nil {
+		logger.Printf("first build times: %v", err)
+		return
+	}
+	var total time.Duration
+	logger.Printf("first build of each binary, as recorded when it was built:")
+	for _, r := range recipes {
+		if len(r.Steps) == 0 {
+			logger.Printf("  %-24s not recorded (built before Rehearse kept build times)", r.Recipe)
+			continue
+		}
+		var parts []string
+		for _, s := range r.Steps {
+			parts = append(parts, fmt.Sprintf("%s %s", s.Step, s.Duration.Round(time.Second)))
+		}
+		last := r.Steps[len(r.Steps)-1]
+		logger.Printf("  %-24s %7s  (%s; %d cores, %s)", r.Recipe, r.Total().Round(time.Second), strings.Join(parts, ", "),
+			last.Cores, last.Finished.Format("2006-01-02"))
+		total += r.Total()
+	}
+	if total > 0 {
+		logger.Printf("  %-24s %7s", "recorded, in all", total.Round(time.Second))
+	}
 }

@@ -112,9 +112,11 @@ func (c *Cache) Ensure(ctx context.Context, r Recipe) (string, error) {
 		}
 	}
 	if len(r.Files) > 0 {
+		start := time.Now()
 		if err := c.copyFiles(ctx, r); err != nil {
 			return "", err
 		}
+		c.recordBuildTime(r, "download and copy files", time.Since(start))
 	}
 	return c.BinDir(r), nil
 }
@@ -211,6 +213,7 @@ func (c *Cache) prepareWrapper(ctx context.Context, r Recipe, src string) error 
 		return err
 	}
 	c.logf("preparing %s (first build only; %s)", r.Key(), r.Estimate)
+	start := time.Now()
 	tmp, err := os.MkdirTemp("", "rehearse-modfetch-")
 	if err != nil {
 		return err
@@ -241,6 +244,7 @@ func (c *Cache) prepareWrapper(ctx context.Context, r Recipe, src string) error 
 	if _, err := c.goCmd(ctx, r, src, "go mod tidy", "mod", "tidy"); err != nil {
 		return err
 	}
+	c.recordBuildTime(r, "download and tidy", time.Since(start))
 	return os.WriteFile(ready, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
 }
 
@@ -260,6 +264,7 @@ func (c *Cache) build(ctx context.Context, r Recipe, src string, cmd Command) er
 	if err := os.Rename(tmp, c.Path(r, cmd.Binary)); err != nil {
 		return err
 	}
+	c.recordBuildTime(r, "go build "+cmd.Binary, time.Since(start))
 	c.logf("built %s %s in %s", cmd.Binary, r.Version, time.Since(start).Round(time.Second))
 	return nil
 }

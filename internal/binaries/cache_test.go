@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,33 +85,102 @@ func TestEnsureReportsTheGoCommandsOutput(t *testing.T) {
 	assert.True(t, strings.Contains(be.Output, "example.invalid/never"), be.Output)
 }
 
+// TestFirstBuildIsRecordedStepByStep builds a real (tiny) program from a
+// file:// proxy and reads back what the cache recorded of that build.
+func TestFirstBuildIsRecordedStepByStep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the go command")
+	}
+	src := writeTree(t, map[string]string{
+		"go.mod":            "module example.com/tool\n\ngo 1.26\n",
+		"cmd/hello/main.go": "package main\n\nfunc main() { println(\"hello\") }\n",
+	})
+	serveModule(t, src, module.Version{Path: "example.com/tool", Version: "v1.0.0"})
+
+	r := Recipe{Name: "tool", Module: "example.com/tool", Version: "v1.0.0",
+		Commands: []Command{{Package: "example.com/tool/cmd/hello", Binary: "hello"}}}
+	c := &Cache{Root: t.TempDir()}
+	before, err := c.BuildTimes()
+	require.NoError(t, err)
+	assert.Empty(t, before, "an empty cache has no records")
+	_, err = c.Ensure(context.Background(), r)
+	require.NoError(t, err)
+	_, err = c.Ensure(context.Background(), r) // cached: nothing more is recorded
+	require.NoError(t, err)
+
+	got, err := c.BuildTimes()
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "tool-v1.0.0", got[0].Recipe)
+	require.Len(t, got[0].Steps, 2)
+	assert.Equal(t, "download and tidy", got[0].Steps[0].Step)
+	assert.Equal(t, "go build hello", got[0].Steps[1].Step)
+	for _, s := range got[0].Steps {
+		assert.Positive(t, s.Duration)
+		assert.Positive(t, s.Cores)
+		assert.WithinDuration(t, time.Now(), s.Finished, time.Minute)
+	}
+	assert.Equal(t, got[0].Steps[0].Duration+got[0].Steps[1].Duration, got[0].Total())
+
+	// A recipe cached before records were kept is listed without steps; a
+	// damaged record is an error naming its file and line.
+	require.NoError(t, os.MkdirAll(filepath.Join(c.Root, "bin", "old-v0.1.0"), 0o755))
+	got, err = c.BuildTimes()
+	require.NoError(t, err)
+	assert.Equal(t, "old-v0.1.0", got[0].Recipe)
+	assert.Empty(t, got[0].Steps)
+	require.NoError(t, os.WriteFile(filepath.Join(c.Root, "bin", "old-v0.1.0", buildTimesFile), []byte("{not json\n"), 0o644))
+	_, err = c.BuildTimes()
+	assert.ErrorContains(t, err, filepath.Join("old-v0.1.0", buildTimesFile)+":1")
+}
+
+// writeTree writes files (slash-separated paths) into a new directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	}
+	return dir
+}
+
+// serveModule zips the module in src into a file:// proxy the go command
+// uses for the rest of the test.
+func serveModule(t *testing.T, src string, v module.Version) {
+	t.Helper()
+	proxy := t.TempDir()
+	at := filepath.Join(proxy, filepath.FromSlash(v.Path), "@v")
+	require.NoError(t, os.MkdirAll(at, 0o755))
+	zf, err := os.Create(filepath.Join(at, v.Version+".zip"))
+	require.NoError(t, err)
+	require.NoError(t, modzip.CreateFromDir(zf, v, src))
+	require.NoError(t, zf.Close())
+	gomod, err := os.ReadFile(filepath.Join(src, "go.mod"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(at, v.Version+".mod"), gomod, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(at, v.Version+".info"), []byte(`{"Version":"`+v.Version+`"}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(at, "list"), []byte(v.Version+"\n"), 0o644))
+	t.Setenv("GOPROXY", "file://"+filepath.ToSlash(proxy))
+	t.Setenv("GONOSUMDB", "example.com")
+	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("GOMODCACHE", t.TempDir())
+}
+
 // TestFilesOnlyRecipeCopiesFromTheModule serves a module from a file://
 // proxy and takes its manifests without building anything.
 func TestFilesOnlyRecipeCopiesFromTheModule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the go command")
 	}
-	src := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.com/crds\n\ngo 1.26\n"), 0o644))
-	require.NoError(t, os.MkdirAll(filepath.Join(src, "config", "crd"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(src, "config", "crd", "a.yaml"), []byte("kind: CustomResourceDefinition\n"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(src, "README.md"), []byte("not wanted\n"), 0o644))
+	src := writeTree(t, map[string]string{
+		"go.mod":            "module example.com/crds\n\ngo 1.26\n",
+		"config/crd/a.yaml": "kind: CustomResourceDefinition\n",
+		"README.md":         "not wanted\n",
+	})
 
-	proxy := t.TempDir()
-	at := filepath.Join(proxy, "example.com", "crds", "@v")
-	require.NoError(t, os.MkdirAll(at, 0o755))
-	v := module.Version{Path: "example.com/crds", Version: "v1.0.0"}
-	zf, err := os.Create(filepath.Join(at, "v1.0.0.zip"))
-	require.NoError(t, err)
-	require.NoError(t, modzip.CreateFromDir(zf, v, src))
-	require.NoError(t, zf.Close())
-	require.NoError(t, os.WriteFile(filepath.Join(at, "v1.0.0.mod"), []byte("module example.com/crds\n\ngo 1.26\n"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(at, "v1.0.0.info"), []byte(`{"Version":"v1.0.0"}`), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(at, "list"), []byte("v1.0.0\n"), 0o644))
-	t.Setenv("GOPROXY", "file://"+filepath.ToSlash(proxy))
-	t.Setenv("GONOSUMDB", "example.com")
-	t.Setenv("GOFLAGS", "-mod=mod")
-	t.Setenv("GOMODCACHE", t.TempDir())
+	serveModule(t, src, module.Version{Path: "example.com/crds", Version: "v1.0.0"})
 
 	r := Recipe{Name: "crds", Module: "example.com/crds", Version: "v1.0.0", Files: []string{"config/crd"}}
 	c := &Cache{Root: t.TempDir()}
