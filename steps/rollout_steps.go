@@ -246,6 +246,10 @@ func (w *World) compressDurations(ctx context.Context, dir, repo string) error {
 					} else {
 						// The engine's default would keep its seed length.
 						doc, err = values.Insert(doc, f.Path, out)
+						if err != nil {
+							return fmt.Errorf("%s: Argo Rollouts' default of %ss for %s cannot be written in compressed (write the field in the file): %w",
+								file, f.Value, f.Path, err)
+						}
 						where += " (Argo Rollouts' default, now written)"
 					}
 					if err != nil {
