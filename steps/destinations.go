@@ -79,7 +79,8 @@ func (e *Environment) releaseDestinationClusters(ctx context.Context) error {
 	}
 	start := time.Now()
 	var errs []error
-	var stopping, kept []string
+	stopping := map[string]clusters.Cluster{}
+	var kept []string
 	for _, name := range e.extraOrder {
 		// Argo CD first: a registered cluster that stops answering
 		// would leave the application controller retrying it.
@@ -90,14 +91,10 @@ func (e *Environment) releaseDestinationClusters(ctx context.Context) error {
 				continue
 			}
 		}
-		stopping = append(stopping, name)
+		stopping[name] = e.extra[name]
 	}
-	some := map[string]clusters.Cluster{}
-	for _, name := range stopping {
-		some[name] = e.extra[name]
-	}
-	errs = append(errs, stopClusters(ctx, some))
-	for _, name := range stopping {
+	errs = append(errs, stopClusters(ctx, stopping))
+	for name := range stopping {
 		delete(e.extra, name)
 	}
 	e.extraOrder = kept

@@ -2,6 +2,7 @@ package binaries
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -85,7 +85,7 @@ func (c *Cache) BuildTimes() ([]RecipeBuildTimes, error) {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		sc := bufio.NewScanner(strings.NewReader(string(b)))
+		sc := bufio.NewScanner(bytes.NewReader(b))
 		for n := 1; sc.Scan(); n++ {
 			var s BuildTime
 			if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
