@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -28,6 +29,10 @@ const DefaultNodeImage = "kindest/node:v1.35.0"
 type Provider struct {
 	NodeImage string
 	provider  *kindcluster.Provider
+
+	// probe runs once per provider: it starts six containers.
+	probeOnce sync.Once
+	probeErr  error
 }
 
 // New returns a provider using Docker.
@@ -38,11 +43,22 @@ func New(nodeImage string) *Provider {
 	return &Provider{NodeImage: nodeImage, provider: kindcluster.NewProvider()}
 }
 
-// Available returns nil when Docker answers and the node image is present
-// locally (no registry is reachable to pull it), else the reason.
+// Available returns nil when Docker answers, runs what kind's node
+// containers need (Probe), and the node image is present locally (no
+// registry is reachable to pull it), else the reason.
 func (p *Provider) Available(ctx context.Context) error {
 	if out, err := exec.CommandContext(ctx, "docker", "info").CombinedOutput(); err != nil {
 		return fmt.Errorf("kind backend unavailable: docker info failed: %s", reason(string(out), err))
+	}
+	p.probeOnce.Do(func() {
+		report, err := Probe(ctx)
+		if err == nil {
+			err = report.Err()
+		}
+		p.probeErr = err
+	})
+	if p.probeErr != nil {
+		return fmt.Errorf("kind backend unavailable: %w", p.probeErr)
 	}
 	if out, err := exec.CommandContext(ctx, "docker", "image", "inspect", p.NodeImage).CombinedOutput(); err != nil {
 		return fmt.Errorf("kind backend unavailable: node image %s is not present locally: %s", p.NodeImage, reason(string(out), err))
