@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -74,6 +73,8 @@ type Settings struct {
 	ControllerEnv []string
 	// HTTPProxy, when set, is the Argo Rollouts controller's HTTP_PROXY.
 	HTTPProxy string
+	// Redis is Argo CD's cache: RedisEmbedded (default) or RedisServer.
+	Redis string
 	// Profiling opens Argo CD's pprof endpoints on each component's
 	// metrics port (see MetricsURL).
 	Profiling bool
@@ -220,6 +221,7 @@ type Engine struct {
 	argocd     string
 	serverAddr string
 	redisAddr  string
+	embedded   *embeddedRedis // Argo CD's cache when it is RedisEmbedded
 	env        []string
 	// metricsPorts are the components' metrics (and pprof) ports.
 	metricsPorts map[string]int
@@ -230,6 +232,7 @@ type Engine struct {
 
 	rolloutsMu      sync.Mutex
 	rolloutsStarted bool
+	rolloutsStartup time.Duration // from StartRollouts' call to /healthz answering
 }
 
 // Start installs Argo CD into the cluster behind kubeconfig (CRDs, config,
@@ -278,6 +281,13 @@ func (e *Engine) Rewriter() *loopback.Rewriter { return e.settings.Rewriter }
 func (e *Engine) Stop() {
 	e.once.Do(func() {
 		e.procs.StopAll(5 * time.Second)
+		if e.embedded != nil {
+			// After the components: none of them may lose its cache mid-call.
+			e.embedded.Close()
+			if unserved := e.embedded.Unserved(); len(unserved) > 0 {
+				e.logf("Argo CD sent Redis commands the embedded cache does not serve: %v", unserved)
+			}
+		}
 		if e.dir != "" {
 			_ = os.RemoveAll(e.dir)
 		}
@@ -393,19 +403,7 @@ func (e *Engine) start(ctx context.Context) error {
 		}
 		e.env = append(e.env, "ARGOCD_ENABLE_PROFILER_FILE_PATH="+enabled)
 	}
-	logs := filepath.Join(e.dir, "logs")
-
-	redisPath, err := exec.LookPath("redis-server")
-	if err != nil {
-		return errors.New("redis-server not found: Argo CD needs it (Debian: apt-get install redis-server)")
-	}
-	redisPort, err := loopback.FreePort()
-	if err != nil {
-		return err
-	}
-	e.redisAddr = "127.0.0.1:" + strconv.Itoa(redisPort)
-	if _, err := e.procs.Start(proc.Spec{Name: "redis", Path: redisPath, LogDir: logs, Dir: e.dir,
-		Args: []string{"--port", strconv.Itoa(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}}); err != nil {
+	if e.redisAddr, err = e.startCache(); err != nil {
 		return err
 	}
 

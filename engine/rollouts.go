@@ -75,9 +75,18 @@ func (e *Engine) StartRollouts(ctx context.Context) error {
 		proc.HTTPOK("http://127.0.0.1:"+strconv.Itoa(healthz)+"/healthz")); err != nil {
 		return err
 	}
-	e.rolloutsStarted = true
-	e.logf("Argo Rollouts %s started in %s", DefaultRolloutsVersion, time.Since(start).Round(time.Millisecond))
+	e.rolloutsStarted, e.rolloutsStartup = true, time.Since(start)
+	e.logf("Argo Rollouts %s started in %s", DefaultRolloutsVersion, e.rolloutsStartup.Round(time.Millisecond))
 	return nil
+}
+
+// RolloutsStartup is how long StartRollouts took to bring the controller
+// up (its first build excluded only when the binary was cached), or 0 if
+// it was never started.
+func (e *Engine) RolloutsStartup() time.Duration {
+	e.rolloutsMu.Lock()
+	defer e.rolloutsMu.Unlock()
+	return e.rolloutsStartup
 }
 
 // RolloutsRunning reports whether StartRollouts has started the controller.

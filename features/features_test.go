@@ -48,7 +48,7 @@ func TestFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d passed, %d failed; start-up %v", res.Passed, res.Failed, res.Timings)
+	t.Logf("%d passed, %d failed; lanes %+v", res.Passed, res.Failed, res.LaneStats)
 	// No credential of the run in its reports or in the components' logs.
 	leaks, err := steps.FindSecrets(reportDir, res.Secrets)
 	if err != nil {

@@ -87,7 +87,9 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"sec": func(v float64) string {
 		return (time.Duration(v * float64(time.Second))).Round(time.Millisecond).String()
 	},
-}).Parse(`<!doctype html>
+	"startupRows": StartupRows,
+	"memoryRows":  MemoryRows,
+}).Parse(`{{define "rows"}}<table class="lanes">{{range $i, $r := .}}<tr>{{range $r}}{{if eq $i 0}}<th>{{.}}</th>{{else}}<td>{{.}}</td>{{end}}{{end}}</tr>{{end}}</table>{{end}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Rehearse run {{.Summary.RunID}}</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
@@ -100,6 +102,8 @@ details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background
 <h1>Rehearse run {{.Summary.RunID}}</h1>
 <p class="{{if .Summary.Failed}}failed{{else}}passed{{end}}">{{.Summary.Passed}} passed, {{.Summary.Failed}} failed</p>
 {{if .Summary.Error}}<pre class="failed">{{.Summary.Error}}</pre>{{end}}
+{{range .Summary.ReportErrors}}<p class="failed">The report is broken, so the run failed: {{.}}</p>{{end}}
+{{range .Summary.StackProblems}}<p class="failed">The run failed: {{.}}</p>{{end}}
 <table>
 <tr><th>started</th><td>{{.Summary.Started.Format "2006-01-02 15:04:05 MST"}}</td></tr>
 <tr><th>wall time</th><td>{{sec .Summary.WallSeconds}}</td></tr>
@@ -107,9 +111,9 @@ details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background
 <tr><th>Argo CD</th><td>{{.Summary.ArgoCDVersion}}</td></tr>
 <tr><th>time scale</th><td>{{.Summary.TimeScale}}x</td></tr>
 {{if .Summary.Lanes}}<tr><th>lanes</th><td>{{.Summary.Lanes}} (scenarios at once, each lane with its own cluster and Argo CD)</td></tr>{{end}}
-<tr><th>stack start-up</th><td>{{range $k, $v := .Summary.StartSeconds}}{{$k}} {{sec $v}} {{end}}</td></tr>
-<tr><th>peak stack memory</th><td>{{mb .Summary.PeakRSSMB}}{{if .Summary.PeakRSSMBBy}} ({{range $k, $v := .Summary.PeakRSSMBBy}}{{$k}} {{mb $v}}; {{end}}){{end}}</td></tr>
+<tr><th>peak stack memory</th><td>{{mb .Summary.PeakRSSMB}}{{if gt (len .Summary.LaneStats) 1}} (the sum of the lanes' peaks){{end}}</td></tr>
 </table>
+{{with .Summary.LaneStats}}{{template "rows" startupRows .}}{{template "rows" memoryRows .}}{{end}}
 {{if .Summary.Coverage}}<h2>Seed-step coverage</h2>
 <table><tr><th>flow</th><th>observed</th><th>missing steps</th></tr>
 {{range .Summary.Coverage}}<tr><td>{{.Flow}}. {{.Title}}</td><td>{{.Observed}} / {{.Total}}</td><td>{{join .Missing ", "}}</td></tr>{{end}}</table>{{end}}
@@ -175,4 +179,41 @@ func showcase(all []ScenarioOutcome) map[string]ScenarioOutcome {
 		}
 	}
 	return out
+}
+
+// ValidateCucumber checks that path is cucumber JSON as godog writes it
+// (an array of features, each scenario named, each step with a known
+// status) and returns how many scenarios it holds.
+func ValidateCucumber(path string) (int, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	var features []cucumberFeature
+	if err := json.Unmarshal(raw, &features); err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	n := 0
+	for i, f := range features {
+		if f.URI == "" {
+			return 0, fmt.Errorf("%s: feature %d (%q) has no uri", path, i+1, f.Name)
+		}
+		for _, e := range f.Elements {
+			if e.Type != "scenario" {
+				continue
+			}
+			n++
+			if e.Name == "" {
+				return 0, fmt.Errorf("%s: %s:%d: a scenario without a name", path, f.URI, e.Line)
+			}
+			for _, s := range e.Steps {
+				switch s.Result.Status {
+				case "passed", "failed", "skipped", "undefined", "pending", "ambiguous":
+				default:
+					return 0, fmt.Errorf("%s: %s:%d: step %q has status %q", path, f.URI, s.Line, s.Name, s.Result.Status)
+				}
+			}
+		}
+	}
+	return n, nil
 }

@@ -134,20 +134,21 @@ type DurationRewrite struct {
 
 // Summary is summary.json.
 type Summary struct {
-	RunID         string             `json:"run_id"`
-	Started       time.Time          `json:"started"`
-	WallSeconds   float64            `json:"wall_seconds"`
-	Backend       string             `json:"backend"`
-	ArgoCDVersion string             `json:"argocd_version"`
-	Passed        int                `json:"passed"`
-	Failed        int                `json:"failed"`
-	Lanes         int                `json:"lanes,omitempty"` // scenarios run at once, each lane with its own stack
-	StartSeconds  map[string]float64 `json:"start_seconds"`
-	PeakRSSMB     float64            `json:"peak_rss_mb"`
-	PeakRSSMBBy   map[string]float64 `json:"peak_rss_mb_by_component,omitempty"`
-	TimeScale     float64            `json:"time_scale"`
-	Rewrites      []DurationRewrite  `json:"duration_rewrites,omitempty"`
-	Scenarios     []ScenarioOutcome  `json:"scenarios"`
+	RunID         string    `json:"run_id"`
+	Started       time.Time `json:"started"`
+	WallSeconds   float64   `json:"wall_seconds"`
+	Backend       string    `json:"backend"`
+	ArgoCDVersion string    `json:"argocd_version"`
+	Passed        int       `json:"passed"`
+	Failed        int       `json:"failed"`
+	Lanes         int       `json:"lanes,omitempty"` // scenarios run at once, each lane with its own stack
+	// PeakRSSMB adds up each lane's peak (see MemoryRows); LaneStats has
+	// each lane's start-up times and memory by component.
+	PeakRSSMB float64           `json:"peak_rss_mb"`
+	LaneStats []LaneStats       `json:"lane_stats,omitempty"`
+	TimeScale float64           `json:"time_scale"`
+	Rewrites  []DurationRewrite `json:"duration_rewrites,omitempty"`
+	Scenarios []ScenarioOutcome `json:"scenarios"`
 	// Coverage is the seed-step coverage per flow (see Coverage).
 	Coverage []FlowCoverage `json:"seed_coverage,omitempty"`
 	// Strategies is the seed's strategy table as measured by the run's
@@ -155,6 +156,19 @@ type Summary struct {
 	Strategies []StrategyRow `json:"strategies,omitempty"`
 	// Error is set when the run stopped before running scenarios.
 	Error string `json:"error,omitempty"`
+	// ReportErrors say why a report file (junit.xml, cucumber.json) is
+	// broken; any fails the run, since CI would read a broken file as a pass.
+	ReportErrors []string `json:"report_errors,omitempty"`
+	// StackProblems are ways the stack departed from the real thing that
+	// the run found (Argo CD's embedded cache refusing a command); any fails
+	// the run.
+	StackProblems []string `json:"stack_problems,omitempty"`
+}
+
+// Succeeded is true when the run played scenarios, every one passed, and
+// its report files read back whole: a run is only as good as its report.
+func (s Summary) Succeeded() bool {
+	return s.Error == "" && s.Failed == 0 && s.Passed > 0 && len(s.ReportErrors) == 0 && len(s.StackProblems) == 0
 }
 
 // WriteSummary writes summary.json.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,4 +52,40 @@ func TestWriteHTMLShowsOutcomesStepsAndErrors(t *testing.T) {
 	assert.Contains(t, html, "argocd-cm timeout.reconciliation")
 	assert.NotContains(t, html, "<script", "self-contained, no scripts")
 	assert.NotContains(t, html, "http", "no external assets")
+}
+
+func TestSucceededNeedsPassedScenariosAndAWholeReport(t *testing.T) {
+	assert.True(t, Summary{Passed: 3}.Succeeded())
+	assert.False(t, Summary{Passed: 3, Failed: 1}.Succeeded())
+	assert.False(t, Summary{}.Succeeded(), "a run that played nothing did not succeed")
+	assert.False(t, Summary{Passed: 3, Error: "no scenario matched"}.Succeeded())
+	assert.False(t, Summary{Passed: 3, ReportErrors: []string{"junit.xml: tests=2 but 1 testcases"}}.Succeeded())
+	assert.False(t, Summary{Passed: 3, StackProblems: []string{"Argo CD sent Redis commands its embedded cache does not serve: X"}}.Succeeded())
+}
+
+func TestLaneTables(t *testing.T) {
+	lanes := []LaneStats{
+		{Lane: "lane 1", ClusterSeconds: 3.64, ArgoCDSeconds: 3.31, RolloutsSeconds: 1.2,
+			DestinationClusterSeconds: map[string]float64{"staging": 4.2, "dev": 4.04},
+			PeakRSSMB:                 900, PeakRSSMBBy: map[string]float64{"kube-apiserver": 590, "etcd": 60, "argocd-server": 250}},
+		{Lane: "lane 2", ClusterSeconds: 9.4, ArgoCDSeconds: 4.95,
+			PeakRSSMB: 700, PeakRSSMBBy: map[string]float64{"kube-apiserver": 600, "etcd": 100}},
+	}
+	var b strings.Builder
+	require.NoError(t, WriteTable(&b, StartupRows(lanes)))
+	require.NoError(t, WriteTable(&b, MemoryRows(lanes)))
+	assert.Equal(t, `start-up  cluster  Argo CD  Argo Rollouts  destination clusters
+lane 1    3.6 s    3.3 s    1.2 s          dev 4.0 s, staging 4.2 s
+lane 2    9.4 s    5.0 s    -              -
+peak memory, MB  lane 1  lane 2  sum of the lanes' peaks
+kube-apiserver   590     600     1190
+argocd-server    250     0       250
+etcd             60      100     160
+all components   900     700     1600
+`, b.String())
+
+	assert.Nil(t, StartupRows([]LaneStats{{Lane: "lane 1"}}), "nothing started, no table")
+	assert.Nil(t, MemoryRows([]LaneStats{{Lane: "lane 1"}}), "nothing sampled, no table")
+	one := MemoryRows(lanes[:1])
+	assert.Equal(t, []string{"peak memory, MB", "lane 1"}, one[0], "one lane: no sum column")
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,13 +63,20 @@ type EnvOptions struct {
 type Environment struct {
 	opts EnvOptions
 
-	once    sync.Once
-	err     error
-	cluster clusters.Cluster
-	engine  *engine.Engine
-	timings map[string]time.Duration
-	scale   *timescale.Scale
-	cache   *binaries.Cache
+	once sync.Once
+	err  error
+	// startMu guards the start's cancel and done channel and closed: Close
+	// must cancel and wait for a start still under way (a run can end while
+	// the stack starts in the background), and no start may begin after.
+	startMu     sync.Mutex
+	startCancel context.CancelFunc
+	startDone   chan struct{}
+	closed      bool
+	cluster     clusters.Cluster
+	engine      *engine.Engine
+	timings     map[string]time.Duration
+	scale       *timescale.Scale
+	cache       *binaries.Cache
 
 	// The Gateway API CRDs, installed on first use.
 	gatewayOnce sync.Once
@@ -99,6 +108,10 @@ type Environment struct {
 	// to the Argo Rollouts controller as HTTP_PROXY.
 	proxyTable *loopback.Rewriter
 	proxy      *loopback.Proxy
+
+	// problems are fidelity failures found at Close (Argo CD's cache
+	// refusing a command); they fail the run.
+	problems []string
 
 	memMu   sync.Mutex
 	peakRSS uint64 // highest sum over all stack processes seen by the sampler
@@ -292,8 +305,44 @@ func (e *Environment) logf(format string, args ...any) {
 // Start brings up the cluster and Argo CD once; later calls return the
 // first outcome.
 func (e *Environment) Start(ctx context.Context) error {
-	e.once.Do(func() { e.err = e.start(ctx) })
+	e.once.Do(func() {
+		e.startMu.Lock()
+		if e.closed {
+			e.startMu.Unlock()
+			e.err = errClosed
+			return
+		}
+		ctx, e.startCancel = context.WithCancel(ctx)
+		e.startDone = make(chan struct{})
+		e.startMu.Unlock()
+		defer close(e.startDone)
+		e.err = e.start(ctx)
+	})
 	return e.err
+}
+
+// errClosed is what Start says once the environment was closed.
+var errClosed = errors.New("the environment is closed: the run has ended")
+
+// stopStarting cancels a start still under way, waits for it to return
+// (whatever it had started, it has stopped or left in e.cluster and
+// e.engine for Close), and forbids any later start.
+func (e *Environment) stopStarting() {
+	e.startMu.Lock()
+	e.closed = true
+	cancel, done := e.startCancel, e.startDone
+	e.startMu.Unlock()
+	if cancel == nil {
+		return
+	}
+	select {
+	case <-done:
+	default:
+		e.logf("the run ended while the stack was starting: stopping it")
+		cancel()
+		<-done
+	}
+	cancel()
 }
 
 func (e *Environment) start(ctx context.Context) error {
@@ -390,6 +439,7 @@ func (e *Environment) Timings() map[string]time.Duration { return e.timings }
 
 // Close stops the engine and deletes the cluster.
 func (e *Environment) Close(ctx context.Context) error {
+	e.stopStarting()
 	if e.stopMem != nil {
 		close(e.stopMem)
 		e.stopMem = nil
@@ -397,6 +447,10 @@ func (e *Environment) Close(ctx context.Context) error {
 	e.deleteNamespaces(ctx)
 	if e.engine != nil {
 		e.engine.Stop()
+		// Read after Stop: a command sent while stopping counts too.
+		if _, unserved := e.engine.CacheCommands(); len(unserved) > 0 {
+			e.problems = append(e.problems, fmt.Sprintf("Argo CD sent Redis commands its embedded cache does not serve (it answered them with an error a real Redis would not give): %s", strings.Join(unserved, ", ")))
+		}
 	}
 	e.clusterMu.Lock()
 	all := e.extra

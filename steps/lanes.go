@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/internal/timescale"
+	"github.com/rehearse/rehearse/reports"
 )
 
 // MaxParallel bounds the lanes of one run: each holds a cluster and an
@@ -134,31 +134,20 @@ func (e *Environment) scanAndClose(secrets []Secret) []string {
 	return leaks
 }
 
-// mergeLanes sums up the lanes for the report: start-up timings per lane
-// (named "lane N ..." when there are several), peak memory as the sum of
-// the lanes' peaks (an upper bound: they need not peak together), and every
-// duration rewrite once.
-func mergeLanes(lanes []*Environment) (map[string]time.Duration, uint64, map[string]uint64, []timescale.Rewrite) {
-	timings := map[string]time.Duration{}
+// laneStats are each lane's start-up times and peak memory, for the
+// report, with the run's peak (the sum of the lanes' peaks) and every
+// duration the time scale rewrote in any lane.
+func laneStats(lanes []*Environment) ([]reports.LaneStats, uint64, []timescale.Rewrite) {
+	var stats []reports.LaneStats
 	var peak uint64
-	var by map[string]uint64
 	var rewrites []timescale.Rewrite
 	seen := map[timescale.Rewrite]bool{}
-	for _, env := range lanes {
-		for k, v := range env.Timings() {
-			if env.lane != "" {
-				k = env.lane + " " + k
-			}
-			timings[k] = v
-		}
-		p, pBy := env.PeakRSS()
+	for i, env := range lanes {
+		st := env.Stats()
+		st.Lane = fmt.Sprintf("lane %d", i+1)
+		stats = append(stats, st)
+		p, _ := env.PeakRSS()
 		peak += p
-		for k, v := range pBy {
-			if by == nil {
-				by = map[string]uint64{}
-			}
-			by[k] += v
-		}
 		for _, r := range env.Scale().Rewrites() {
 			if !seen[r] {
 				seen[r] = true
@@ -166,5 +155,38 @@ func mergeLanes(lanes []*Environment) (map[string]time.Duration, uint64, map[str
 			}
 		}
 	}
-	return timings, peak, by, rewrites
+	return stats, peak, rewrites
+}
+
+// Stats is the environment's start-up times and peak memory.
+func (e *Environment) Stats() reports.LaneStats {
+	const mb = 1 << 20
+	st := reports.LaneStats{Lane: e.lane}
+	e.clusterMu.Lock()
+	for k, v := range e.timings {
+		switch {
+		case k == "cluster":
+			st.ClusterSeconds = v.Seconds()
+		case k == "engine":
+			st.ArgoCDSeconds = v.Seconds()
+		case strings.HasPrefix(k, "cluster "):
+			if st.DestinationClusterSeconds == nil {
+				st.DestinationClusterSeconds = map[string]float64{}
+			}
+			st.DestinationClusterSeconds[strings.TrimPrefix(k, "cluster ")] = v.Seconds()
+		}
+	}
+	e.clusterMu.Unlock()
+	if e.engine != nil {
+		st.RolloutsSeconds = e.engine.RolloutsStartup().Seconds()
+	}
+	peak, by := e.PeakRSS()
+	st.PeakRSSMB = float64(peak) / mb
+	for k, v := range by {
+		if st.PeakRSSMBBy == nil {
+			st.PeakRSSMBBy = map[string]float64{}
+		}
+		st.PeakRSSMBBy[k] = float64(v) / mb
+	}
+	return st
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse/rehearse/reports"
 )
 
 func TestLanesShareTheHostsResourcesOnly(t *testing.T) {
@@ -31,15 +33,22 @@ func TestLanesShareTheHostsResourcesOnly(t *testing.T) {
 	assert.True(t, n >= 1 && n <= MaxParallel, "%d", n)
 }
 
-func TestMergeLanesNamesEachLanesTimings(t *testing.T) {
+func TestLaneStatsKeepEachLaneApart(t *testing.T) {
 	lanes, err := newLanes(EnvOptions{}, 2)
 	require.NoError(t, err)
 	lanes[0].timings["cluster"] = 4 * time.Second
+	lanes[0].timings["engine"] = 3 * time.Second
+	lanes[0].timings["cluster prod"] = 2500 * time.Millisecond
+	lanes[0].timings["destination clusters released"] = time.Second
 	lanes[1].timings["cluster"] = 5 * time.Second
-	lanes[0].peakRSS, lanes[1].peakRSS = 100, 200
-	lanes[0].peakBy, lanes[1].peakBy = map[string]uint64{"kube-apiserver": 60}, map[string]uint64{"kube-apiserver": 70}
-	timings, peak, by, _ := mergeLanes(lanes)
-	assert.Equal(t, map[string]time.Duration{"lane 1 cluster": 4 * time.Second, "lane 2 cluster": 5 * time.Second}, timings)
-	assert.Equal(t, uint64(300), peak)
-	assert.Equal(t, uint64(130), by["kube-apiserver"])
+	lanes[0].peakRSS, lanes[1].peakRSS = 100<<20, 200<<20
+	lanes[0].peakBy, lanes[1].peakBy = map[string]uint64{"kube-apiserver": 60 << 20}, map[string]uint64{"kube-apiserver": 70 << 20}
+	stats, peak, _ := laneStats(lanes)
+	assert.Equal(t, uint64(300<<20), peak)
+	require.Len(t, stats, 2)
+	assert.Equal(t, reports.LaneStats{Lane: "lane 1", ClusterSeconds: 4, ArgoCDSeconds: 3,
+		DestinationClusterSeconds: map[string]float64{"prod": 2.5},
+		PeakRSSMB:                 100, PeakRSSMBBy: map[string]float64{"kube-apiserver": 60}}, stats[0])
+	assert.Equal(t, reports.LaneStats{Lane: "lane 2", ClusterSeconds: 5, PeakRSSMB: 200,
+		PeakRSSMBBy: map[string]float64{"kube-apiserver": 70}}, stats[1])
 }

@@ -65,19 +65,22 @@ type Outcome struct {
 type Result struct {
 	Passed, Failed int
 	Outcomes       []Outcome
-	Timings        map[string]time.Duration // environment start-up
-	PeakRSS        uint64                   // bytes, whole stack
-	PeakRSSBy      map[string]uint64
-	TimeScale      float64
-	Rewrites       []timescale.Rewrite // every duration the time scale changed
-	ArgoCDVersion  string
-	Lanes          int // scenarios run at once
-	Status         int // godog's exit status
+	// LaneStats: each lane's start-up times and peak memory by component.
+	LaneStats     []reports.LaneStats
+	PeakRSS       uint64 // bytes, the sum of the lanes' peaks
+	TimeScale     float64
+	Rewrites      []timescale.Rewrite // every duration the time scale changed
+	ArgoCDVersion string
+	Lanes         int // scenarios run at once
+	Status        int // godog's exit status
 	// Secrets are the credentials the run used, for leak checks of its
 	// reports; Leaks names the component logs (Argo CD, Argo Rollouts,
 	// the cluster's) that contained one ("file: which credential").
 	Secrets []Secret
 	Leaks   []string
+	// Problems are failures of the stack's fidelity found as lanes closed
+	// (Argo CD's embedded cache refusing a command a real Redis serves).
+	Problems []string
 }
 
 // Run executes the selected features against one shared Environment and
@@ -162,6 +165,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 						leaks := env.scanAndClose(secrets)
 						mu.Lock()
 						res.Leaks = append(res.Leaks, leaks...)
+						res.Problems = append(res.Problems, env.problems...)
 						mu.Unlock()
 					}()
 				}
@@ -252,7 +256,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	res.Status = suite.Run()
 	stopWarming()
-	res.Timings, res.PeakRSS, res.PeakRSSBy, res.Rewrites = mergeLanes(lanes)
+	res.LaneStats, res.PeakRSS, res.Rewrites = laneStats(lanes)
 	res.TimeScale = lanes[0].Scale().Factor()
 	if res.Status == 0 && res.Passed+res.Failed == 0 {
 		return res, fmt.Errorf("no scenario matched %v (tags %q)", opts.Paths, opts.Tags)

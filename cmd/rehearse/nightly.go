@@ -39,7 +39,7 @@ func nightlyCmd(ctx context.Context, args []string) int {
 		logger.Printf("nightly: Argo CD %s", v)
 		summary, err := runOnce(ctx, runSettings{Paths: paths, ReportRoot: *reportRoot, Format: *format, Parallel: *parallel,
 			Env: steps.EnvOptions{ArgoCDVersion: v, TimeScale: *scale, Log: logger}}, logger)
-		if err != nil || summary.Failed > 0 {
+		if err != nil || !summary.Succeeded() {
 			status = 1
 		}
 		if summary.RunID == "" {

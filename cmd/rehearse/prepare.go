@@ -11,6 +11,7 @@ import (
 
 	"github.com/rehearse/rehearse/clusters/kwok"
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/internal/binaries"
 	"github.com/rehearse/rehearse/steps"
 )
@@ -22,6 +23,11 @@ func prepareCmd(ctx context.Context, args []string) int {
 		return 2
 	}
 	logger := log.New(os.Stderr, "rehearse: ", log.Ltime)
+	// Say what the machine lacks before half an hour of builds, not after.
+	if _, err := gitserver.GitExecPath(); err != nil {
+		fmt.Fprintln(os.Stderr, "rehearse prepare:", err)
+		return 1
+	}
 	root, err := binaries.DefaultRoot()
 	if err != nil {
 		logger.Print(err)

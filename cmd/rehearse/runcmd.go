@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"runtime/pprof"
@@ -63,7 +64,7 @@ func runCmd(ctx context.Context, args []string) int {
 	summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format, KeepOnFailure: *keep, Parallel: *parallel,
 		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext,
 			TimeScale: *scale, Log: logger}}, logger)
-	if err != nil || summary.Failed > 0 {
+	if err != nil || !summary.Succeeded() {
 		return 1
 	}
 	return 0
@@ -143,20 +144,11 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 		return failed, err
 	}
 	summary := reports.Summary{Started: started, WallSeconds: time.Since(started).Seconds(), Backend: backend,
-		ArgoCDVersion: res.ArgoCDVersion, Passed: res.Passed, Failed: res.Failed, Lanes: res.Lanes, StartSeconds: map[string]float64{}}
-	for k, v := range res.Timings {
-		summary.StartSeconds[k] = v.Seconds()
-	}
+		ArgoCDVersion: res.ArgoCDVersion, Passed: res.Passed, Failed: res.Failed, Lanes: res.Lanes, LaneStats: res.LaneStats}
 	summary.PeakRSSMB = float64(res.PeakRSS) / (1 << 20)
 	summary.TimeScale = res.TimeScale
 	for _, r := range res.Rewrites {
 		summary.Rewrites = append(summary.Rewrites, reports.DurationRewrite{Where: r.Where, Seed: r.Seed, Real: r.Real, Rounding: r.Rounding})
-	}
-	if len(res.PeakRSSBy) > 0 {
-		summary.PeakRSSMBBy = map[string]float64{}
-		for k, v := range res.PeakRSSBy {
-			summary.PeakRSSMBBy[k] = float64(v) / (1 << 20)
-		}
 	}
 	for _, o := range res.Outcomes {
 		so := reports.ScenarioOutcome{Feature: o.Feature, Scenario: o.Scenario, Passed: o.Err == nil, Seconds: o.Duration.Seconds(), Notes: o.Notes,
@@ -172,11 +164,8 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 		}
 		summary.Scenarios = append(summary.Scenarios, so)
 	}
-	if n, err := reports.ValidateJUnit(run.JUnitXML()); err != nil {
-		logger.Printf("junit.xml: %v", err)
-	} else if n != res.Passed+res.Failed {
-		logger.Printf("junit.xml has %d testcases for %d scenarios", n, res.Passed+res.Failed)
-	}
+	summary.ReportErrors = checkReportFiles(run, res.Passed+res.Failed)
+	summary.StackProblems = res.Problems
 	sort.SliceStable(summary.Strategies, func(i, j int) bool { return summary.Strategies[i].Order < summary.Strategies[j].Order })
 	summary.Coverage = reports.Coverage(summary.Scenarios)
 	for _, c := range summary.Coverage {
@@ -198,12 +187,52 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 		logger.Printf("credentials found in the report or logs (the run fails):\n  %s", strings.Join(leaks, "\n  "))
 		summary.Failed++
 	}
-	logger.Printf("report: %s (wall %s on %d lane(s), stack start-up %v, peak stack RSS %.0f MB)", run.Dir,
-		time.Since(started).Round(time.Millisecond), res.Lanes, res.Timings, summary.PeakRSSMB)
+	printLaneTables(logger.Writer(), summary.LaneStats)
+	logger.Printf("report: %s (wall %s on %d lane(s))", run.Dir, time.Since(started).Round(time.Millisecond), res.Lanes)
+	for _, e := range summary.ReportErrors {
+		logger.Printf("the report is broken, so the run fails: %s", e)
+	}
+	for _, p := range summary.StackProblems {
+		logger.Printf("the run fails: %s", p)
+	}
 	fmt.Printf("%d passed, %d failed\n", res.Passed, res.Failed)
 	summary.RunID = run.ID
 	if res.Status != 0 && res.Failed == 0 {
 		summary.Failed = 1 // godog failed outside any scenario
 	}
 	return summary, nil
+}
+
+// checkReportFiles reads back the report files godog wrote: CI takes
+// junit.xml's word, so a file that does not parse, contradicts itself or
+// counts other scenarios than the run played is a failure, not a warning.
+func checkReportFiles(run *reports.Run, scenarios int) []string {
+	var problems []string
+	for _, f := range []struct {
+		name     string
+		validate func(string) (int, error)
+		path     string
+	}{
+		{"junit.xml", reports.ValidateJUnit, run.JUnitXML()},
+		{"cucumber.json", reports.ValidateCucumber, run.CucumberJSON()},
+	} {
+		n, err := f.validate(f.path)
+		switch {
+		case err != nil:
+			problems = append(problems, err.Error())
+		case n != scenarios:
+			problems = append(problems, fmt.Sprintf("%s: %d scenarios, but the run played %d", f.path, n, scenarios))
+		}
+	}
+	return problems
+}
+
+// printLaneTables prints each lane's start-up times and peak memory by
+// component as aligned tables.
+func printLaneTables(w io.Writer, lanes []reports.LaneStats) {
+	if len(lanes) == 0 {
+		return
+	}
+	_ = reports.WriteTable(w, reports.StartupRows(lanes))
+	_ = reports.WriteTable(w, reports.MemoryRows(lanes))
 }

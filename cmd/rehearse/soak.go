@@ -59,6 +59,12 @@ func soakCmd(ctx context.Context, args []string) int {
 				failures = append(failures, fmt.Sprintf("run %d (report %s): %s: %s: %s", i, summary.RunID, s.Feature, s.Scenario, firstLine(s.Error)))
 			}
 		}
+		for _, e := range summary.ReportErrors {
+			failures = append(failures, fmt.Sprintf("run %d (report %s): broken report: %s", i, summary.RunID, e))
+		}
+		for _, p := range summary.StackProblems {
+			failures = append(failures, fmt.Sprintf("run %d (report %s): %s", i, summary.RunID, p))
+		}
 		if summary.Failed > 0 && len(failures) == before {
 			failures = append(failures, fmt.Sprintf("run %d (report %s): failed outside any scenario", i, summary.RunID))
 		}
