@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -86,11 +87,7 @@ func (r *embeddedRedis) Close() { r.m.Close() }
 func (r *embeddedRedis) Commands() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[string]int, len(r.seen))
-	for k, v := range r.seen {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(r.seen)
 }
 
 // Unserved are the commands Argo CD sent that the embedded Redis does not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -59,11 +60,7 @@ func (r *Rewriter) Map(from, to string) error {
 func (r *Rewriter) Rules() map[string]string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make(map[string]string, len(r.rules))
-	for k, v := range r.rules {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(r.rules)
 }
 
 // Rewrite applies the longest matching rule. A URL that matches no rule is
