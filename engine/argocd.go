@@ -31,6 +31,7 @@ import (
 
 	"github.com/rehearse/rehearse/internal/binaries"
 	"github.com/rehearse/rehearse/internal/loopback"
+	"github.com/rehearse/rehearse/internal/netns"
 	"github.com/rehearse/rehearse/internal/proc"
 	"github.com/rehearse/rehearse/internal/timescale"
 )
@@ -222,6 +223,10 @@ type Engine struct {
 	serverAddr string
 	redisAddr  string
 	embedded   *embeddedRedis // Argo CD's cache when it is RedisEmbedded
+	// isolation holds the components that bind every address (their
+	// metrics and health ports, by code): nil where the machine does not
+	// allow a network namespace, and then those ports are on 0.0.0.0.
+	isolation *netns.Namespace
 	env        []string
 	// metricsPorts are the components' metrics (and pprof) ports.
 	metricsPorts map[string]int
@@ -281,6 +286,9 @@ func (e *Engine) Rewriter() *loopback.Rewriter { return e.settings.Rewriter }
 func (e *Engine) Stop() {
 	e.once.Do(func() {
 		e.procs.StopAll(5 * time.Second)
+		if e.isolation != nil {
+			_ = e.isolation.Close()
+		}
 		if e.embedded != nil {
 			// After the components: none of them may lose its cache mid-call.
 			e.embedded.Close()
@@ -365,6 +373,9 @@ func (e *Engine) start(ctx context.Context) error {
 		}
 	}
 	e.serverAddr = "127.0.0.1:" + strconv.Itoa(ports["server"])
+	if err := e.isolate(ports["controller-metrics"], ports["notifications-metrics"]); err != nil {
+		return err
+	}
 	if err := e.install(ctx, argoBin); err != nil {
 		return err
 	}
@@ -448,7 +459,8 @@ func (e *Engine) start(ctx context.Context) error {
 		return err
 	}
 	if _, err := e.startComponent("argocd-server", []string{"--namespace", Namespace, "--insecure",
-		"--address", "127.0.0.1", "--port", strconv.Itoa(ports["server"]), "--metrics-port", strconv.Itoa(ports["server-metrics"]),
+		"--address", "127.0.0.1", "--port", strconv.Itoa(ports["server"]),
+		"--metrics-address", "127.0.0.1", "--metrics-port", strconv.Itoa(ports["server-metrics"]),
 		"--repo-server", repoAddr, "--repo-server-plaintext", "--redis", e.redisAddr, "--staticassets", "", "--loglevel", "info"}); err != nil {
 		return err
 	}
@@ -479,8 +491,47 @@ func randomPassword() string {
 
 func (e *Engine) startComponent(name string, args []string, env ...string) (*proc.Process, error) {
 	env = append(append(append([]string{}, e.env...), env...), "ARGOCD_BINARY_NAME="+name)
-	return e.procs.Start(proc.Spec{Name: name, Path: e.argocd, Args: args, LogDir: filepath.Join(e.dir, "logs"), Dir: e.dir, Env: env})
+	spec := proc.Spec{Name: name, Path: e.argocd, Args: args, LogDir: filepath.Join(e.dir, "logs"), Dir: e.dir, Env: env}
+	if bindsEveryAddress(name) && e.isolation != nil {
+		spec.Namespace = e.isolation
+	}
+	return e.procs.Start(spec)
 }
+
+// bindsEveryAddress are the components whose metrics (and health) port is
+// bound to 0.0.0.0 by code, with no flag, variable or setting to change it
+// (Argo CD v3.2.11 and v3.6.1: controller/appcontroller.go and the
+// notifications command; Argo Rollouts v1.10.2: controller/controller.go).
+func bindsEveryAddress(component string) bool {
+	switch component {
+	case "argocd-application-controller", "argocd-notifications", RolloutsComponent:
+		return true
+	}
+	return false
+}
+
+// isolate gives the components that bind every address a network
+// namespace of their own, with their ports exposed on 127.0.0.1. Where the
+// machine refuses (not root), they run as before and the engine says so.
+func (e *Engine) isolate(ports ...int) error {
+	ns, err := netns.New()
+	if err != nil {
+		e.logf("Argo CD's controllers will listen on every address: %v", err)
+		return nil
+	}
+	for _, p := range ports {
+		if err := ns.Expose(p); err != nil {
+			_ = ns.Close()
+			return err
+		}
+	}
+	e.isolation = ns
+	return nil
+}
+
+// Isolated reports whether the components that bind every address run in
+// a network namespace of their own.
+func (e *Engine) Isolated() bool { return e.isolation != nil }
 
 // hasFlag asks a component's --help whether it knows a flag, so one start
 // sequence serves every Argo CD line.

@@ -62,11 +62,21 @@ func (e *Engine) StartRollouts(ctx context.Context) error {
 		env = append(env, "HTTP_PROXY="+e.settings.HTTPProxy, "HTTPS_PROXY="+e.settings.HTTPProxy, "NO_PROXY=")
 	}
 	// Its healthz and metrics ports cannot be bound to 127.0.0.1 by flag:
-	// free ports are picked for them.
-	if _, err := e.procs.Start(proc.Spec{Name: RolloutsComponent, Path: filepath.Join(bin, "rollouts-controller"),
+	// it runs in the engine's network namespace where there is one, its
+	// ports exposed on 127.0.0.1.
+	spec := proc.Spec{Name: RolloutsComponent, Path: filepath.Join(bin, "rollouts-controller"),
 		LogDir: filepath.Join(e.dir, "logs"), Dir: e.dir, Env: env,
 		Args: []string{"--kubeconfig", e.kubeconfig, "--leader-elect=false", "--logformat", "json", "--loglevel", "info",
-			"--healthzPort", strconv.Itoa(healthz), "--metricsPort", strconv.Itoa(metrics), "--qps", "100", "--burst", "200"}}); err != nil {
+			"--healthzPort", strconv.Itoa(healthz), "--metricsPort", strconv.Itoa(metrics), "--qps", "100", "--burst", "200"}}
+	if e.isolation != nil {
+		for _, p := range []int{healthz, metrics} {
+			if err := e.isolation.Expose(p); err != nil {
+				return err
+			}
+		}
+		spec.Namespace = e.isolation
+	}
+	if _, err := e.procs.Start(spec); err != nil {
 		return err
 	}
 	wait, cancel := context.WithTimeout(ctx, e.settings.StartTimeout)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -44,10 +45,10 @@ func benchEnv(b *testing.B, scale float64, opts ...engine.Option) (*World, *engi
 
 // benchWorld is benchEnv with q-sign deployed with auto-sync and
 // self-heal, fed by push webhooks, through the same code the steps use.
-func benchWorld(b *testing.B) (*World, *engine.Engine, func()) {
+func benchWorld(b *testing.B, opts ...engine.Option) (*World, *engine.Engine, func()) {
 	b.Helper()
 	ctx := context.Background()
-	w, e, cleanup := benchEnv(b, 60)
+	w, e, cleanup := benchEnv(b, 60, opts...)
 	for _, step := range []func() error{
 		func() error { return w.createProject(ctx, "qsign-prod") },
 		func() error { return w.prebuiltImage(ctx, "qsign-prod/app:v1.0.0", "q-sign-app") },
@@ -107,12 +108,27 @@ func pushUntilHealthy(ctx context.Context, w *World, e *engine.Engine, i int) (t
 }
 
 // BenchmarkWebhookPushToSynced: git push -> webhook -> app Synced and
-// Healthy at the new commit, over 50 pushes (targets: p50 <= 1 s, p99 <= 2 s).
+// Healthy at the new commit, over 50 pushes (targets: p50 <= 1 s, p99 <= 2 s),
+// with Argo CD's cache embedded (the default) and, where the machine has
+// it, the system's redis-server, one after the other.
 func BenchmarkWebhookPushToSynced(b *testing.B) {
 	if testing.Short() {
 		b.Skip("starts a cluster and Argo CD")
 	}
-	w, e, cleanup := benchWorld(b)
+	for _, redis := range []string{engine.RedisEmbedded, engine.RedisServer} {
+		b.Run("redis="+redis, func(b *testing.B) {
+			if redis == engine.RedisServer {
+				if _, err := exec.LookPath("redis-server"); err != nil {
+					b.Skip("no redis-server on this machine (Debian: apt-get install redis-server)")
+				}
+			}
+			benchPushToSynced(b, engine.WithRedis(redis))
+		})
+	}
+}
+
+func benchPushToSynced(b *testing.B, opts ...engine.Option) {
+	w, e, cleanup := benchWorld(b, opts...)
 	defer cleanup()
 	ctx := context.Background()
 	const pushes = 50

@@ -2,12 +2,19 @@ package steps
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse/rehearse/internal/netns"
 )
 
 // TestCloseWhileStartingLeavesNothing closes an environment while its
@@ -60,4 +67,71 @@ func clusterDirIn(t *testing.T, dir string) bool {
 		}
 	}
 	return false
+}
+
+// TestEveryListenerOfALaneIsOnLoopback starts a lane (registry, proxy,
+// cluster, Argo CD, Argo Rollouts) and reads every listening socket of the
+// test process and of each process it started from /proc: each must be on
+// 127.0.0.0/8 or ::1, or in a network namespace that has nothing but lo.
+func TestEveryListenerOfALaneIsOnLoopback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster and Argo CD")
+	}
+	env, err := NewEnvironment(EnvOptions{TimeScale: 60})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, env.Close(context.Background())) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	require.NoError(t, env.Start(ctx))
+	require.NoError(t, env.Engine().StartRollouts(ctx))
+	if !env.Engine().Isolated() {
+		t.Skip("this machine does not allow a network namespace (not root): Argo CD's controllers listen on every address")
+	}
+	pids := append([]int{os.Getpid()}, descendantsOf(os.Getpid())...)
+	require.GreaterOrEqual(t, len(pids), 9, "cluster, Argo CD and Argo Rollouts processes")
+	seen := 0
+	for _, pid := range pids {
+		ls, err := netns.Listeners(pid)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a short-lived process (git, kubectl) ended meanwhile
+		}
+		require.NoError(t, err)
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		name := strings.ReplaceAll(string(cmdline), "\x00", " ")
+		for _, l := range ls {
+			seen++
+			assert.True(t, l.Addr.Addr().IsLoopback() || l.Isolated, "process %d (%.80s) listens on %s, reachable from outside the machine", pid, name, l.Addr)
+		}
+	}
+	assert.GreaterOrEqual(t, seen, 15, "listeners found: the check looked at the lane")
+}
+
+// descendantsOf lists the pids whose parent chain leads to root.
+func descendantsOf(root int) []int {
+	parent := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) > 1 {
+			parent[pid], _ = strconv.Atoi(f[1])
+		}
+	}
+	var out []int
+	for pid := range parent {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == root {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
 }

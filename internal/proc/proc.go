@@ -30,6 +30,14 @@ type Spec struct {
 	Dir      string
 	// LogDir receives <Name>.log with stdout and stderr.
 	LogDir string
+	// Namespace, if set, starts the process inside it (a network
+	// namespace: see internal/netns).
+	Namespace Namespace
+}
+
+// Namespace runs f where a process started by f should live.
+type Namespace interface {
+	Do(f func() error) error
 }
 
 // Process is a started Spec.
@@ -77,7 +85,11 @@ func Start(spec Spec) (*Process, error) {
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if spec.Namespace != nil {
+		start = func() error { return spec.Namespace.Do(cmd.Start) }
+	}
+	if err := start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("proc: start %s (%s): %w", spec.Name, spec.Path, err)
 	}
