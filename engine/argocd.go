@@ -227,7 +227,7 @@ type Engine struct {
 	// metrics and health ports, by code): nil where the machine does not
 	// allow a network namespace, and then those ports are on 0.0.0.0.
 	isolation *netns.Namespace
-	env        []string
+	env       []string
 	// metricsPorts are the components' metrics (and pprof) ports.
 	metricsPorts map[string]int
 	once         sync.Once
