@@ -5,11 +5,12 @@ import (
 	"flag"
 	"log"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rehearse/rehearse/reports"
 	"github.com/rehearse/rehearse/steps"
 )
 
@@ -35,11 +36,14 @@ func TestFeatures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("features start a cluster and Argo CD; skipped in -short mode")
 	}
-	reportDir := t.TempDir()
+	run, err := reports.NewRun(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, err := steps.Run(context.Background(), steps.RunOptions{
 		Paths:   []string{"."},
 		Tags:    *tags,
-		Formats: []string{"progress", "cucumber:" + filepath.Join(reportDir, "cucumber.json"), "junit:" + filepath.Join(reportDir, "junit.xml")},
+		Formats: append([]string{"progress"}, run.Formats()...),
 		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, TimeScale: *scale,
 			Log: log.New(os.Stderr, "rehearse: ", log.Ltime)},
 		T:        t,
@@ -49,8 +53,25 @@ func TestFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d passed, %d failed; lanes %+v", res.Passed, res.Failed, res.LaneStats)
+	// The report files read back whole and count what was played.
+	if err := run.WriteJUnit(); err != nil {
+		t.Error(err)
+	}
+	for _, f := range []struct {
+		path     string
+		validate func(string) (int, error)
+	}{{run.JUnitXML(), reports.ValidateJUnit}, {run.CucumberJSON(), reports.ValidateCucumber}} {
+		if n, err := f.validate(f.path); err != nil {
+			t.Error(err)
+		} else if n != res.Passed+res.Failed {
+			t.Errorf("%s: %d scenarios, but %d were played", f.path, n, res.Passed+res.Failed)
+		}
+	}
+	for _, p := range res.Problems {
+		t.Error(p)
+	}
 	// No credential of the run in its reports or in the components' logs.
-	leaks, err := steps.FindSecrets(reportDir, res.Secrets)
+	leaks, err := steps.FindSecrets(run.Dir, res.Secrets)
 	if err != nil {
 		t.Error(err)
 	}

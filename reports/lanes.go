@@ -37,10 +37,16 @@ func seconds(v float64) string {
 	return fmt.Sprintf("%.1f s", v)
 }
 
-// StartupRows are the start-up table: a header, then a row per lane; none
-// when no lane started anything (the run ended first).
+// used drops the lanes that never started a stack (a run of one scenario
+// on two lanes uses one).
+func used(lanes []LaneStats) []LaneStats {
+	return slices.DeleteFunc(slices.Clone(lanes), func(l LaneStats) bool { return l.ClusterSeconds == 0 && l.PeakRSSMB == 0 })
+}
+
+// StartupRows are the start-up table: a header, then a row per lane that
+// started a stack; none when no lane did (the run ended first).
 func StartupRows(lanes []LaneStats) [][]string {
-	if !slices.ContainsFunc(lanes, func(l LaneStats) bool { return l.ClusterSeconds > 0 }) {
+	if lanes = used(lanes); len(lanes) == 0 {
 		return nil
 	}
 	rows := [][]string{{"start-up", "cluster", "Argo CD", "Argo Rollouts", "destination clusters"}}
@@ -65,9 +71,11 @@ func orDash(s string) string {
 // lane, and the sum when there are several), a row per component, largest
 // first, and the lanes' totals last. The sum adds each lane's own peak:
 // lanes need not peak at the same moment, so it bounds the run's peak from
-// above. None when no lane's memory was sampled.
+// above. Lanes with no memory sampled are left out; none when no lane has
+// any.
 func MemoryRows(lanes []LaneStats) [][]string {
-	if !slices.ContainsFunc(lanes, func(l LaneStats) bool { return l.PeakRSSMB > 0 }) {
+	// A lane torn down before the sampler's first tick has no figure.
+	if lanes = slices.DeleteFunc(used(lanes), func(l LaneStats) bool { return l.PeakRSSMB == 0 }); len(lanes) == 0 {
 		return nil
 	}
 	header := []string{"peak memory, MB"}

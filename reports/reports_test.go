@@ -86,6 +86,9 @@ all components   900     700     1600
 
 	assert.Nil(t, StartupRows([]LaneStats{{Lane: "lane 1"}}), "nothing started, no table")
 	assert.Nil(t, MemoryRows([]LaneStats{{Lane: "lane 1"}}), "nothing sampled, no table")
+	idle := append(lanes[:1:1], LaneStats{Lane: "lane 2"})
+	assert.Len(t, StartupRows(idle), 2, "a lane that never started is left out")
+	assert.Equal(t, []string{"peak memory, MB", "lane 1"}, MemoryRows(idle)[0])
 	one := MemoryRows(lanes[:1])
 	assert.Equal(t, []string{"peak memory, MB", "lane 1"}, one[0], "one lane: no sum column")
 }

@@ -164,7 +164,10 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 		}
 		summary.Scenarios = append(summary.Scenarios, so)
 	}
-	summary.ReportErrors = checkReportFiles(run, res.Passed+res.Failed)
+	if err := run.WriteJUnit(); err != nil {
+		summary.ReportErrors = append(summary.ReportErrors, err.Error())
+	}
+	summary.ReportErrors = append(summary.ReportErrors, checkReportFiles(run, res.Passed+res.Failed)...)
 	summary.StackProblems = res.Problems
 	sort.SliceStable(summary.Strategies, func(i, j int) bool { return summary.Strategies[i].Order < summary.Strategies[j].Order })
 	summary.Coverage = reports.Coverage(summary.Scenarios)
