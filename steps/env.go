@@ -47,6 +47,7 @@ type EnvOptions struct {
 	ArgoCDVersion string // default engine.DefaultArgoCDVersion
 	Kubeconfig    string // existing backend
 	Context       string // existing backend
+	NodeImage     string // kind backend: the node image (default kind.DefaultNodeImage)
 	// TimeScale compresses the seed's intervals (60: "3 minutes" lasts 3 s).
 	// 0 means 1, real time.
 	TimeScale float64
@@ -302,6 +303,20 @@ func (e *Environment) logf(format string, args ...any) {
 	}
 }
 
+// backendAvailable asks the run's backend, if it can tell, whether it can
+// create clusters on this machine.
+func backendAvailable(ctx context.Context, opts EnvOptions) error {
+	provider, err := backends.Open(opts.Backend, backends.Config{Log: opts.Log, NodeImage: opts.NodeImage,
+		Kubeconfig: opts.Kubeconfig, Context: opts.Context})
+	if err != nil {
+		return err
+	}
+	if a, ok := provider.(interface{ Available(context.Context) error }); ok {
+		return a.Available(ctx)
+	}
+	return nil
+}
+
 // Start brings up the cluster and Argo CD once; later calls return the
 // first outcome.
 func (e *Environment) Start(ctx context.Context) error {
@@ -359,7 +374,7 @@ func (e *Environment) start(ctx context.Context) error {
 		return fmt.Errorf("starting the registry: %w", err)
 	}
 	provider, err := backends.Open(e.opts.Backend, backends.Config{Cache: cache, Log: e.opts.Log,
-		Kubeconfig: e.opts.Kubeconfig, Context: e.opts.Context,
+		Kubeconfig: e.opts.Kubeconfig, Context: e.opts.Context, NodeImage: e.opts.NodeImage,
 		PodRuntime: &podruntime.Options{Mirrors: e.mirrors, Log: e.opts.Log, Addresses: e.addresses,
 			Credentials: map[string]podruntime.Credential{e.registry.Host(): {Username: registryNodes, Password: e.registryPasswords[registryNodes]}}}})
 	if err != nil {

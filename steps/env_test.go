@@ -27,6 +27,7 @@ func TestCloseWhileStartingLeavesNothing(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
+	before := ownListeners(t)
 	env, err := NewEnvironment(EnvOptions{TimeScale: 60})
 	require.NoError(t, err)
 	started := make(chan error, 1)
@@ -46,6 +47,9 @@ func TestCloseWhileStartingLeavesNothing(t *testing.T) {
 	left, err := os.ReadDir(tmp)
 	require.NoError(t, err)
 	require.Empty(t, left, "Close left directories behind")
+	// The registry, proxy and Redis run inside this process: their ports
+	// must be closed too.
+	require.ElementsMatch(t, before, ownListeners(t), "Close left ports open")
 	require.Error(t, env.Start(context.Background()), "a closed environment does not start again")
 }
 
@@ -132,6 +136,17 @@ func descendantsOf(root int) []int {
 				break
 			}
 		}
+	}
+	return out
+}
+
+// ownListeners are this process's listening sockets.
+func ownListeners(t *testing.T) []string {
+	ls, err := netns.Listeners(os.Getpid())
+	require.NoError(t, err)
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.Addr.String())
 	}
 	return out
 }

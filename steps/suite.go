@@ -100,6 +100,11 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if err := CheckSteps(opts.Paths); err != nil {
 		return nil, err
 	}
+	// A backend that cannot run here (kind without an engine that runs
+	// privileged containers) says why once, before any scenario fails on it.
+	if err := backendAvailable(ctx, opts.Env); err != nil {
+		return nil, err
+	}
 	tags, err := godogTags(opts.Tags)
 	if err != nil {
 		return nil, err

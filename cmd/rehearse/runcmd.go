@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rehearse/rehearse/clusters/kind"
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/reports"
 	"github.com/rehearse/rehearse/steps"
@@ -35,6 +36,7 @@ func runCmd(ctx context.Context, args []string) int {
 	argocd := fs.String("argocd-version", engine.DefaultArgoCDVersion, "Argo CD version to run (v3.2.11 or v3.6.1)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig for --backend existing (default $KUBECONFIG)")
 	kubeContext := fs.String("context", "", "kubeconfig context for --backend existing")
+	nodeImage := fs.String("node-image", "", "node image for --backend kind, present locally (default "+kind.DefaultNodeImage+")")
 	reportRoot := fs.String("reports", "reports", "directory for run reports (a run writes <dir>/<run-id>/ and <dir>/latest)")
 	format := fs.String("format", "pretty", "terminal output: pretty, progress or junit")
 	scale := fs.Float64("time-scale", 60, "how many times faster than the seed's clock to run (1 = real time)")
@@ -62,7 +64,7 @@ func runCmd(ctx context.Context, args []string) int {
 		defer stop()
 	}
 	summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format, KeepOnFailure: *keep, Parallel: *parallel,
-		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext,
+		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext, NodeImage: *nodeImage,
 			TimeScale: *scale, Log: logger}}, logger)
 	if err != nil || !summary.Succeeded() {
 		return 1
