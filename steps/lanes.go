@@ -144,6 +144,7 @@ func laneStats(lanes []*Environment) ([]reports.LaneStats, uint64, []timescale.R
 	seen := map[timescale.Rewrite]bool{}
 	for i, env := range lanes {
 		st := env.Stats()
+		// Numbered here: a run of one lane does not name its lane in logs.
 		st.Lane = fmt.Sprintf("lane %d", i+1)
 		stats = append(stats, st)
 		p, _ := env.PeakRSS()
@@ -158,10 +159,11 @@ func laneStats(lanes []*Environment) ([]reports.LaneStats, uint64, []timescale.R
 	return stats, peak, rewrites
 }
 
-// Stats is the environment's start-up times and peak memory.
+// Stats is the environment's start-up times and peak memory (Lane is
+// left for the caller, which knows the lanes' order).
 func (e *Environment) Stats() reports.LaneStats {
 	const mb = 1 << 20
-	st := reports.LaneStats{Lane: e.lane}
+	var st reports.LaneStats
 	e.clusterMu.Lock()
 	for k, v := range e.timings {
 		switch {
