@@ -390,6 +390,13 @@ func (w *World) awaitApp(ctx context.Context, name, what string, d time.Duration
 	if hold {
 		wait = await.Consistently
 	}
-	_, err = wait(ctx, what, d, w.appCheck(e, name, pred))
+	if _, err = wait(ctx, what, d, w.appCheck(e, name, pred)); err != nil && !hold {
+		// Say why it is not there yet (the wait's context may be over).
+		diagCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if why := e.Diagnose(diagCtx, name); why != "" {
+			err = fmt.Errorf("%w\n%s", err, why)
+		}
+	}
 	return err
 }

@@ -12,7 +12,6 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/cucumber/godog"
@@ -378,13 +377,18 @@ func (w *World) awaitPods(ctx context.Context, deployment, ns, what string, d ti
 	if err != nil {
 		return err
 	}
-	dep, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, deployment, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	selector := labels.SelectorFromSet(dep.Spec.Selector.MatchLabels).String()
 	_, err = await.Eventually(ctx, what, d, func(ctx context.Context) await.Result {
-		pods, err := e.Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		// Looked up at every poll: the Deployment may not exist yet (Argo
+		// CD has not synced it) or be replaced.
+		dep, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, deployment, metav1.GetOptions{})
+		if err != nil {
+			return await.Waiting("deployment %s/%s: %v", ns, deployment, err)
+		}
+		selector, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+		if err != nil {
+			return await.Failed("deployment %s/%s: its selector: %v", ns, deployment, err)
+		}
+		pods, err := e.Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 		if err != nil {
 			return await.Waiting("%v", err)
 		}
