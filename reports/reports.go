@@ -78,8 +78,9 @@ type ScenarioOutcome struct {
 	SVG string `json:"-"`
 }
 
-// FlowCoverage is one flow's score over all its scenarios of the run: a
-// numbered step counts once if any scenario observed it.
+// FlowCoverage is one flow's score over its passing scenarios of the run:
+// a numbered step counts once if any of them observed it. A failed
+// scenario proves nothing about the steps it went through.
 type FlowCoverage struct {
 	Flow     int      `json:"flow"`
 	Title    string   `json:"title"`
@@ -104,6 +105,9 @@ func Coverage(scenarios []ScenarioOutcome) []FlowCoverage {
 			fc = &FlowCoverage{Flow: c.Flow, Title: c.Title, Total: c.Total}
 			byFlow[c.Flow], first[c.Flow], seen[c.Flow] = fc, c, map[string]bool{}
 			order = append(order, c.Flow)
+		}
+		if !s.Passed {
+			continue // the flow is listed, its steps are not credited
 		}
 		for _, st := range c.Steps {
 			if st.Observed {

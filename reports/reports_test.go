@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse/rehearse/reports/sequence"
 )
 
 func TestNewRunCreatesDirAndMovesLatest(t *testing.T) {
@@ -91,4 +93,24 @@ all components   900     700     1600
 	assert.Equal(t, []string{"peak memory, MB", "lane 1"}, MemoryRows(idle)[0])
 	one := MemoryRows(lanes[:1])
 	assert.Equal(t, []string{"peak memory, MB", "lane 1"}, one[0], "one lane: no sum column")
+}
+
+// A failed scenario's observations do not count towards its flow's score.
+func TestCoverageCountsPassingScenariosOnly(t *testing.T) {
+	step := func(label string, seen bool) sequence.StepResult {
+		return sequence.StepResult{Step: sequence.Step{Label: label}, Observed: seen}
+	}
+	cov := func(a, b bool) *sequence.Coverage {
+		return &sequence.Coverage{Flow: 4, Title: "Self-Heal", Total: 2, Steps: []sequence.StepResult{step("1", a), step("2", b)}}
+	}
+	got := Coverage([]ScenarioOutcome{
+		{Scenario: "passes", Passed: true, Coverage: cov(true, false)},
+		{Scenario: "fails after step 2", Passed: false, Coverage: cov(true, true)},
+	})
+	require.Len(t, got, 1)
+	assert.Equal(t, FlowCoverage{Flow: 4, Title: "Self-Heal", Observed: 1, Total: 2, Missing: []string{"2"}}, got[0])
+
+	assert.Equal(t, []FlowCoverage{{Flow: 4, Title: "Self-Heal", Observed: 0, Total: 2, Missing: []string{"1", "2"}}},
+		Coverage([]ScenarioOutcome{{Scenario: "only failed", Coverage: cov(true, true)}}),
+		"a flow whose scenarios all failed is listed with nothing credited")
 }
