@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rehearse/rehearse/internal/netns"
+	"github.com/rehearse/rehearse/internal/proc"
 )
 
 // TestCloseWhileStartingLeavesNothing closes an environment while its
@@ -91,7 +91,7 @@ func TestEveryListenerOfALaneIsOnLoopback(t *testing.T) {
 	if !env.Engine().Isolated() {
 		t.Skip("this machine does not allow a network namespace (not root): Argo CD's controllers listen on every address")
 	}
-	pids := append([]int{os.Getpid()}, descendantsOf(os.Getpid())...)
+	pids := append([]int{os.Getpid()}, proc.Descendants(os.Getpid())...)
 	require.GreaterOrEqual(t, len(pids), 9, "cluster, Argo CD and Argo Rollouts processes")
 	seen := 0
 	for _, pid := range pids {
@@ -108,36 +108,6 @@ func TestEveryListenerOfALaneIsOnLoopback(t *testing.T) {
 		}
 	}
 	assert.GreaterOrEqual(t, seen, 15, "listeners found: the check looked at the lane")
-}
-
-// descendantsOf lists the pids whose parent chain leads to root.
-func descendantsOf(root int) []int {
-	parent := map[int]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) > 1 {
-			parent[pid], _ = strconv.Atoi(f[1])
-		}
-	}
-	var out []int
-	for pid := range parent {
-		for p := parent[pid]; p > 1; p = parent[p] {
-			if p == root {
-				out = append(out, pid)
-				break
-			}
-		}
-	}
-	return out
 }
 
 // ownListeners are this process's listening sockets.

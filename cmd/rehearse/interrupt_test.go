@@ -15,38 +15,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// descendants lists the pids whose parent chain leads to root.
-func descendants(root int) []int {
-	parent := map[int]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// Fields after the command name, which is in parentheses.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) > 1 {
-			parent[pid], _ = strconv.Atoi(f[1])
-		}
-	}
-	var out []int
-	for pid := range parent {
-		for p := parent[pid]; p > 1; p = parent[p] {
-			if p == root {
-				out = append(out, pid)
-				break
-			}
-		}
-	}
-	return out
-}
+	"github.com/rehearse/rehearse/internal/proc"
+)
 
 // runOwnedBy lists the processes whose environment carries marker (a
 // TMPDIR only this run uses): every process the run started inherits it,
@@ -225,7 +196,7 @@ func TestInterruptLeavesNothingBehind(t *testing.T) {
 	r := startRun(t, buildRehearse(t), waitingFeature)
 	r.waitForLine(t, 5*time.Minute, "Argo CD", "ready in")
 	time.Sleep(2 * time.Second) // the scenario is now waiting
-	children := descendants(r.cmd.Process.Pid)
+	children := proc.Descendants(r.cmd.Process.Pid)
 	require.GreaterOrEqual(t, len(children), 8, "cluster and engine processes are running")
 	require.NoError(t, r.cmd.Process.Signal(syscall.SIGINT))
 	assert.Error(t, r.exit(t, 90*time.Second), "an interrupted run does not exit 0")

@@ -31,20 +31,23 @@ func echo(t *testing.T) string {
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				_, _ = c.Write([]byte("echo " + line))
-			}()
-		}
-	}()
+	go serveLines(l, "echo ")
 	return l.Addr().String()
+}
+
+// serveLines answers each connection's first line with prefix before it.
+func serveLines(l net.Listener, prefix string) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			_, _ = c.Write([]byte(prefix + line))
+		}()
+	}
 }
 
 func roundTrip(t *testing.T, c net.Conn, msg string) string {
@@ -96,19 +99,7 @@ func TestExposedPortAnswersOnTheMachinesLoopbackOnly(t *testing.T) {
 	var l net.Listener
 	require.NoError(t, n.Do(func() (err error) { l, err = net.Listen("tcp4", "0.0.0.0:"+strconv.Itoa(port)); return err }))
 	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				_, _ = c.Write([]byte("inside " + line))
-			}()
-		}
-	}()
+	go serveLines(l, "inside ")
 	require.NoError(t, n.Expose(port))
 	c, err := net.Dial("tcp4", "127.0.0.1:"+strconv.Itoa(port))
 	require.NoError(t, err)
