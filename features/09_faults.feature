@@ -101,4 +101,6 @@ Feature: Faults during the flows
     Then Argo CD's notifications controller logged a failed delivery to "developer@q-sign.local"
     When the developer sets "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Three replicas"
     Then within 30s the application "q-sign" is synced to the pushed commit
-    And within 60s "developer@q-sign.local" has received 2 e-mails whose subject contains "is up and running"
+    # At least: the notifications controller may or may not retry the
+    # e-mail the mail server refused (argo-cd#20879; see the README).
+    And within 60s "developer@q-sign.local" has received at least 2 e-mails whose subject contains "is up and running"

@@ -31,8 +31,8 @@ func (w *World) notifySteps() []StepDef {
 			Doc:     "The notifications controller's log has a \"Failed to notify recipient\" line for that recipient since the scenario began.",
 			Example: `Then Argo CD's notifications controller logged a failed delivery to "developer@q-sign.local"`,
 			Fn:      w.failedDelivery},
-		{Pattern: `^within (\d+)s "([^"]*)" has received (\d+) e-mails? whose subject contains "([^"]*)"$`,
-			Doc:     "Waits until at least this many matching e-mails arrived for the recipient.",
+		{Pattern: `^within (\d+)s "([^"]*)" has received (at least )?(\d+) e-mails? whose subject contains "([^"]*)"$`,
+			Doc:     "Waits until this many matching e-mails arrived for the recipient; one more than that fails at once. With \"at least\", more are fine (a delivery the notifications controller may or may not retry).",
 			Example: `Then within 75s "developer@q-sign.local" has received 2 e-mails whose subject contains "is up and running"`,
 			Fn:      w.receivedWithin},
 		{Pattern: `^"([^"]*)" has received exactly (\d+) e-mails? whose subject contains "([^"]*)", still after (\d+) polls?$`,
@@ -88,18 +88,15 @@ func (w *World) failedDelivery(ctx context.Context, rcpt string) error {
 	return fmt.Errorf("the notifications controller logged no failed delivery to %s since the scenario began", rcpt)
 }
 
-func (w *World) receivedWithin(ctx context.Context, seconds int, rcpt string, count int, subject string) error {
+func (w *World) receivedWithin(ctx context.Context, seconds int, rcpt, atLeast string, count int, subject string) error {
 	if err := w.requireMail(); err != nil {
 		return err
 	}
 	start := time.Now()
-	_, err := await.Eventually(ctx, fmt.Sprintf("%d e-mails to %s about %q", count, rcpt, subject), time.Duration(seconds)*time.Second,
+	_, err := await.Eventually(ctx, fmt.Sprintf("%s%d e-mails to %s about %q", atLeast, count, rcpt, subject), time.Duration(seconds)*time.Second,
 		func(context.Context) await.Result {
 			n, subjects := w.matching(rcpt, subject)
-			if n >= count {
-				return await.Passed("%d matching", n)
-			}
-			return await.Waiting("%d matching of %d e-mails to %s: %q", n, len(subjects), rcpt, subjects)
+			return countReached(n, count, atLeast != "", fmt.Sprintf("of %d e-mails to %s: %q", len(subjects), rcpt, subjects))
 		})
 	if err == nil {
 		w.note("%d e-mails to %s about %q after %s", count, rcpt, subject, time.Since(start).Round(time.Millisecond))
@@ -118,6 +115,19 @@ func (w *World) receivedWithin(ctx context.Context, seconds int, rcpt string, co
 		lines = lines[len(lines)-20:]
 	}
 	return fmt.Errorf("%w\nthe notifications controller since the scenario began:\n  %s", err, strings.Join(lines, "\n  "))
+}
+
+// countReached judges a count that should reach want: passed when it
+// has (or, with atLeast, gone beyond), failed at once when an exact count
+// was overshot (what arrived cannot leave again), else waiting.
+func countReached(n, want int, atLeast bool, context string) await.Result {
+	switch {
+	case n == want || (atLeast && n > want):
+		return await.Passed("%d matching %s", n, context)
+	case n > want:
+		return await.Failed("%d matching, more than %d, %s", n, want, context)
+	}
+	return await.Waiting("%d matching %s", n, context)
 }
 
 func (w *World) receivedExactly(ctx context.Context, rcpt string, count int, subject string, polls int) error {

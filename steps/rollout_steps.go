@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/promql"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -843,19 +844,27 @@ func (w *World) monitorNoErrors(ctx context.Context, ns string, minutes int) err
 	}
 	seed := time.Duration(minutes) * time.Minute
 	real := w.env.Scale().Convert("the admin's monitoring of "+ns, seed)
-	query := fmt.Sprintf(`sum(rate(http_requests_total{namespace=%q,code=~"5.."}[1m])) or vector(0)`, ns)
+	// The error rate and the request rate beside it: "no errors" is only
+	// said of a namespace whose requests Prometheus did scrape.
+	query := fmt.Sprintf(`sum(rate(http_requests_total{namespace=%q,code=~"5.."}[1m]))`, ns)
+	requests := fmt.Sprintf(`sum(rate(http_requests_total{namespace=%q}[1m]))`, ns)
 	every := w.env.Scale().Real(15 * time.Second)
 	w.observe(sequence.Admin, sequence.Kubernetes, fmt.Sprintf("Monitor metrics (%d min)", minutes))
 	from := time.Now()
 	deadline := from.Add(real)
 	checks := 0
 	for time.Now().Before(deadline) {
-		v, err := w.prom.server.Eval(ctx, query, w.prom.server.Now())
+		now := w.prom.server.Now()
+		errs, err := w.prom.server.Eval(ctx, query, now)
 		if err != nil {
 			return fmt.Errorf("monitoring %s: %w", ns, err)
 		}
-		if len(v) != 1 || v[0].F != 0 {
-			return fmt.Errorf("monitoring %s: %s = %v after %s: errors detected", ns, query, v, time.Since(from).Round(time.Millisecond))
+		total, err := w.prom.server.Eval(ctx, requests, now)
+		if err != nil {
+			return fmt.Errorf("monitoring %s: %w", ns, err)
+		}
+		if err := noErrors(query, errs, requests, total); err != nil {
+			return fmt.Errorf("monitoring %s after %s: %w", ns, time.Since(from).Round(time.Millisecond), err)
 		}
 		checks++
 		select {
@@ -870,8 +879,21 @@ func (w *World) monitorNoErrors(ctx context.Context, ns string, minutes int) err
 			return fmt.Errorf("users of %s saw failures while monitoring: %s", svc, s)
 		}
 	}
-	w.note("monitored %s for %s of seed time (%s real): %d checks of %s, all 0", ns, seed, real, checks, query)
+	w.note("monitored %s for %s of seed time (%s real): %d checks of %s, all 0, with requests scraped", ns, seed, real, checks, query)
 	w.observe(sequence.Kubernetes, sequence.Admin, "No errors detected")
+	return nil
+}
+
+// noErrors judges one monitoring check: the error rate is absent or 0
+// while requests were scraped. An empty request rate means Prometheus saw
+// nothing, and nothing can be said of errors.
+func noErrors(errQuery string, errs promql.Vector, reqQuery string, requests promql.Vector) error {
+	if len(requests) == 0 || requests[0].F <= 0 {
+		return fmt.Errorf("%s = %v: Prometheus scraped no requests, so no error rate can be read", reqQuery, requests)
+	}
+	if len(errs) > 1 || (len(errs) == 1 && errs[0].F != 0) {
+		return fmt.Errorf("%s = %v: errors detected", errQuery, errs)
+	}
 	return nil
 }
 
