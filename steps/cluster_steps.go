@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ func (w *World) clusterSteps() []StepDef {
 			Example: `Given the namespace "q-sign" does not exist`,
 			Fn:      w.namespaceAbsent},
 		{Pattern: `^the namespace "([^"]*)" was created by Argo CD$`,
-			Doc:     "Asserts the namespace exists and was written by Argo CD's controller (its field manager), as CreateNamespace=true does.",
+			Doc:     "Asserts the namespace exists and was written by Argo CD's controller (its field manager) and by nobody else, as CreateNamespace=true does.",
 			Example: `And the namespace "q-sign" was created by Argo CD`,
 			Fn:      w.namespaceCreatedByArgo},
 		{Pattern: `^the namespace "([^"]*)" was not created$`,
@@ -83,10 +84,23 @@ func (w *World) namespaceCreatedByArgo(ctx context.Context, ns string) error {
 	if err != nil {
 		return fmt.Errorf("namespace %s: %w", ns, err)
 	}
-	if writtenByArgo(got.ManagedFields) {
+	if createdByArgo(got.ManagedFields) {
 		return nil
 	}
-	return fmt.Errorf("namespace %s was not written by Argo CD (field managers: %s)", ns, managers(got.ManagedFields))
+	return fmt.Errorf("namespace %s was not created by Argo CD alone (field managers: %s)", ns, managers(got.ManagedFields))
+}
+
+// createdByArgo: Argo CD's controller wrote the object and nobody else
+// did (its status, which the API server and controllers keep, aside). A
+// namespace someone created before Argo CD took it over keeps its
+// creator's entry ("kubectl-create", "kubectl-client-side-apply").
+func createdByArgo(fields []metav1.ManagedFieldsEntry) bool {
+	for _, m := range fields {
+		if m.Subresource == "" && !slices.Contains(argoManagers, m.Manager) {
+			return false
+		}
+	}
+	return writtenByArgo(fields)
 }
 
 // writtenByArgo reports whether Argo CD's controller is among the field

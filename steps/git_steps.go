@@ -9,6 +9,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/rehearse/rehearse/fixtures"
+	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/fixtures/workspace"
 	"github.com/rehearse/rehearse/internal/await"
 )
@@ -36,7 +37,7 @@ func (w *World) gitSteps() []StepDef {
 			Example: `Given the Git server is down`,
 			Fn:      w.gitServerDown},
 		{Pattern: `^within (\d+)s Argo CD has cloned "([^"]*)" from the Git server$`,
-			Doc:     "Waits until the Git server has served an upload-pack (clone/fetch) of the repository to Argo CD's account.",
+			Doc:     "Waits until the Git server has served an upload-pack fetch (objects, not only the ref advertisement) of the repository to Argo CD's account.",
 			Example: `Then within 30s Argo CD has cloned "root/q-sign" from the Git server`,
 			Fn:      w.argoCloned},
 	}
@@ -104,13 +105,19 @@ func (w *World) argoCloned(ctx context.Context, seconds int, repo string) error 
 		return err
 	}
 	_, err = await.Eventually(ctx, "Argo CD to clone "+repo, time.Duration(seconds)*time.Second, func(context.Context) await.Result {
-		accesses := s.Accesses(repo)
-		for _, a := range accesses {
-			if a.User == argocdUser && a.Service == "git-upload-pack" && a.Status == 200 {
-				return await.Passed("%s fetched by %s (%s)", repo, a.User, a.UserAgent)
-			}
-		}
-		return await.Waiting("%d requests for %s, none an upload-pack by %s", len(accesses), repo, argocdUser)
+		return cloned(s.Accesses(repo), repo, argocdUser)
 	})
 	return err
+}
+
+// cloned passes once user fetched objects from repo: a successful
+// upload-pack request, not the ref advertisement before it (which only
+// lists the branches, as git ls-remote does).
+func cloned(accesses []gitserver.Access, repo, user string) await.Result {
+	for _, a := range accesses {
+		if a.User == user && a.Service == "git-upload-pack" && a.Status == 200 && !isRefAdvertisement(a.Path) {
+			return await.Passed("%s fetched by %s (%s)", repo, a.User, a.UserAgent)
+		}
+	}
+	return await.Waiting("%d requests for %s, none an upload-pack fetch by %s", len(accesses), repo, user)
 }

@@ -5,7 +5,9 @@ import (
 
 	"github.com/prometheus/prometheus/promql"
 	"github.com/stretchr/testify/assert"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/internal/await"
 )
 
@@ -29,4 +31,27 @@ func TestNoErrorsNeedsScrapedRequests(t *testing.T) {
 	assert.ErrorContains(t, noErrors("errors", sample(0.5), "requests", sample(95)), "errors detected")
 	assert.ErrorContains(t, noErrors("errors", nil, "requests", nil), "scraped no requests")
 	assert.ErrorContains(t, noErrors("errors", sample(0), "requests", sample(0)), "scraped no requests")
+}
+
+// "Argo CD has cloned" needs a fetch: the ref advertisement alone (what
+// git ls-remote asks for) is not a clone.
+func TestClonedNeedsAFetchNotARefAdvertisement(t *testing.T) {
+	refs := gitserver.Access{User: "argocd", Service: "git-upload-pack", Status: 200, Path: "/info/refs"}
+	fetch := gitserver.Access{User: "argocd", Service: "git-upload-pack", Status: 200, Path: "/git-upload-pack"}
+	assert.Equal(t, await.Pending, cloned([]gitserver.Access{refs}, "root/q-sign", "argocd").State)
+	assert.Equal(t, await.Pending, cloned([]gitserver.Access{{User: "developer", Service: "git-upload-pack", Status: 200, Path: "/git-upload-pack"}}, "root/q-sign", "argocd").State)
+	assert.Equal(t, await.Pending, cloned([]gitserver.Access{{User: "argocd", Service: "git-upload-pack", Status: 500, Path: "/git-upload-pack"}}, "root/q-sign", "argocd").State)
+	assert.Equal(t, await.Pass, cloned([]gitserver.Access{refs, fetch}, "root/q-sign", "argocd").State)
+}
+
+// "was created by Argo CD": Argo CD wrote it and nobody else did.
+func TestCreatedByArgoRefusesAnotherCreator(t *testing.T) {
+	argo := metav1.ManagedFieldsEntry{Manager: "argocd-controller", Operation: metav1.ManagedFieldsOperationApply}
+	status := metav1.ManagedFieldsEntry{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status"}
+	kubectl := metav1.ManagedFieldsEntry{Manager: "kubectl-create", Operation: metav1.ManagedFieldsOperationUpdate}
+	assert.True(t, createdByArgo([]metav1.ManagedFieldsEntry{argo}))
+	assert.True(t, createdByArgo([]metav1.ManagedFieldsEntry{argo, status}))
+	assert.False(t, createdByArgo([]metav1.ManagedFieldsEntry{kubectl, argo}), "created with kubectl, then taken over by Argo CD")
+	assert.False(t, createdByArgo([]metav1.ManagedFieldsEntry{kubectl}))
+	assert.False(t, createdByArgo(nil))
 }
