@@ -3,6 +3,7 @@ package reports
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"strings"
 )
 
@@ -26,6 +27,9 @@ type StrategyRow struct {
 	Requests          int     `json:"requests"`
 	Failed            int     `json:"failed_requests"`
 	LongestGapSeconds float64 `json:"longest_gap_seconds"`
+	// RequestsPerSecond is the users' rate, which sets how long a gap is
+	// downtime (see Downtime).
+	RequestsPerSecond float64 `json:"requests_per_second,omitempty"`
 	// SteadyPods ran before the release; PeakPods is the most that existed
 	// at once during it (terminating ones included: they hold resources).
 	SteadyPods int `json:"steady_pods"`
@@ -77,4 +81,27 @@ func ParseSeedStrategies(markdown []byte) []SeedStrategy {
 			RollbackSpeed: cells[3], Risk: cells[4], UseCase: cells[5]})
 	}
 	return out
+}
+
+// downtimeIntervals: a stretch with no successful answer as long as this
+// many of the users' request intervals is downtime (200 ms at 50/s), even
+// if no request failed: the users were left without an answer.
+const downtimeIntervals = 10
+
+// Downtime says whether the users saw downtime during the rollout: a
+// failed request, or a gap without a successful answer of at least
+// downtimeIntervals request intervals (and at least 100 ms). The reason
+// says which.
+func (r StrategyRow) Downtime() (bool, string) {
+	limit := 0.1
+	if r.RequestsPerSecond > 0 {
+		limit = max(limit, downtimeIntervals/r.RequestsPerSecond)
+	}
+	switch {
+	case r.Failed > 0:
+		return true, fmt.Sprintf("%d of %d requests failed (longest gap %.3fs)", r.Failed, r.Requests, r.LongestGapSeconds)
+	case r.LongestGapSeconds >= limit:
+		return true, fmt.Sprintf("no request failed, but none was answered for %.3fs (downtime from %.3fs: %d request intervals)", r.LongestGapSeconds, limit, downtimeIntervals)
+	}
+	return false, fmt.Sprintf("no request failed and the longest gap was %.3fs (downtime from %.3fs)", r.LongestGapSeconds, limit)
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,4 +18,28 @@ func TestParseSeedStrategies(t *testing.T) {
 	require.Equal(t, "Recreate", got[3].Strategy)
 	require.Equal(t, "yes", got[3].Downtime)
 	require.Empty(t, ParseSeedStrategies([]byte("no table here\n| a | b |\n")))
+}
+
+// "no downtime" also means no long stretch without an answer: a gap of
+// ten request intervals is downtime even when no request failed.
+func TestDowntimeCountsFailuresAndLongGaps(t *testing.T) {
+	row := func(failed int, gap float64) StrategyRow {
+		return StrategyRow{Strategy: "s", Requests: 200, Failed: failed, LongestGapSeconds: gap, RequestsPerSecond: 50}
+	}
+	for _, c := range []struct {
+		row  StrategyRow
+		want bool
+		why  string
+	}{
+		{row(0, 0.026), false, "longest gap was 0.026s (downtime from 0.200s)"},
+		{row(0, 0.199), false, ""},
+		{row(0, 0.82), true, "none was answered for 0.820s"},
+		{row(40, 0.82), true, "40 of 200 requests failed"},
+		{row(1, 0.02), true, "1 of 200 requests failed"},
+		{StrategyRow{LongestGapSeconds: 0.15}, true, "downtime from 0.100s"},
+	} {
+		saw, why := c.row.Downtime()
+		assert.Equal(t, c.want, saw, why)
+		assert.Contains(t, why, c.why)
+	}
 }
