@@ -17,6 +17,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/fixtures/values"
 	"github.com/rehearse/rehearse/fixtures/workspace"
 	"github.com/rehearse/rehearse/internal/await"
@@ -300,6 +301,24 @@ func (w *World) detectedByPolling(ctx context.Context) error {
 	if detectedAt.Before(earliest.Add(-100 * time.Millisecond)) {
 		return fmt.Errorf("application %s moved to the pushed commit %s after the push, before its next poll was due (%s); something other than polling refreshed it",
 			app.Name, detectedAt.Sub(w.lastPush.at).Round(10*time.Millisecond), earliest.Sub(w.lastPush.at).Round(10*time.Millisecond))
+	}
+	// When a poll was already due at the push, timing cannot tell a poll
+	// from a push webhook: the Git server's deliveries can.
+	s, err := w.gitServer()
+	if err != nil {
+		return err
+	}
+	return noWebhookSince(s.Deliveries(), e.WebhookURL(), w.lastPush.at, detectedAt)
+}
+
+// noWebhookSince fails if a push webhook reached Argo CD (url) between the
+// push and the detection: then the refresh may be the webhook's.
+func noWebhookSince(deliveries []gitserver.WebhookDelivery, url string, push, detected time.Time) error {
+	for _, d := range deliveries {
+		if d.URL == url && !d.Time.Before(push) && !d.Time.After(detected) {
+			return fmt.Errorf("a push webhook (%s, status %d) reached Argo CD %s after the push, before it moved to the commit: the refresh may be the webhook's, not a poll's",
+				d.Ref, d.Status, d.Time.Sub(push).Round(10*time.Millisecond))
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"testing"
+	"time"
 
 	"github.com/prometheus/prometheus/promql"
 	"github.com/stretchr/testify/assert"
@@ -54,4 +55,19 @@ func TestCreatedByArgoRefusesAnotherCreator(t *testing.T) {
 	assert.False(t, createdByArgo([]metav1.ManagedFieldsEntry{kubectl, argo}), "created with kubectl, then taken over by Argo CD")
 	assert.False(t, createdByArgo([]metav1.ManagedFieldsEntry{kubectl}))
 	assert.False(t, createdByArgo(nil))
+}
+
+// "detects the push by polling": a push webhook that reached Argo CD
+// between the push and the detection may have caused it.
+func TestNoWebhookSinceThePush(t *testing.T) {
+	push := time.Unix(1000, 0)
+	argo := "http://127.0.0.1:8080/api/webhook"
+	hook := func(url string, at time.Duration) gitserver.WebhookDelivery {
+		return gitserver.WebhookDelivery{Time: push.Add(at), URL: url, Ref: "refs/heads/main", Status: 200}
+	}
+	detected := push.Add(3 * time.Second)
+	assert.NoError(t, noWebhookSince(nil, argo, push, detected))
+	assert.NoError(t, noWebhookSince([]gitserver.WebhookDelivery{hook("http://127.0.0.1:9/jenkins", time.Second)}, argo, push, detected), "the CI's webhook is not Argo CD's")
+	assert.NoError(t, noWebhookSince([]gitserver.WebhookDelivery{hook(argo, -time.Second)}, argo, push, detected), "an earlier push's webhook")
+	assert.ErrorContains(t, noWebhookSince([]gitserver.WebhookDelivery{hook(argo, 50*time.Millisecond)}, argo, push, detected), "may be the webhook's")
 }
