@@ -130,7 +130,7 @@ details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background
 {{if .Result.Error}}<tr><td colspan="3"><pre>{{.Result.Error}}</pre></td></tr>{{end}}{{end}}</table>
 {{with index $.Sequences .Name}}{{if .SVG}}<h4>Observed sequence diagram{{with .Coverage}}: {{.Observed}} of {{.Total}} seed steps of flow {{.Flow}}{{end}}</h4>
 <div class="diagram">{{svg .SVG}}</div>
-{{with .Coverage}}<table class="coverage"><tr><th>seed step</th><th>observed</th><th>as</th></tr>{{range .Steps}}<tr class="{{if .Observed}}passed{{else}}skipped{{end}}"><td>{{.Step.Label}}. {{.Step.Text}}</td><td>{{if .Observed}}yes{{if not .InOrder}} (out of order){{end}}{{else}}no{{end}}</td><td>{{.Event}}</td></tr>{{end}}</table>{{end}}
+{{with .Coverage}}<table class="coverage"><tr><th>seed step</th><th>observed</th><th>as</th></tr>{{range .Steps}}<tr class="{{if .Observed}}passed{{else}}skipped{{end}}"><td>{{.Step.Label}}. {{.Step.Text}}</td><td>{{if .Observed}}yes{{else}}no{{end}}</td><td>{{.Event}}{{if .Observer}} <small>({{.Observer}})</small>{{end}}</td></tr>{{end}}</table>{{end}}
 <details><summary>Mermaid source</summary><pre>{{.Mermaid}}</pre></details>{{end}}{{end}}</details>
 {{end}}{{end}}
 {{if .Notes}}<h2>Measurements</h2>

@@ -12,7 +12,7 @@ import (
 
 // observe records an interaction a step performed as a person.
 func (w *World) observe(from, to, message string) {
-	w.events = append(w.events, sequence.Event{Time: time.Now(), From: from, To: to, Message: message, Observer: "step"})
+	w.events = append(w.events, sequence.Event{Time: time.Now(), From: from, To: to, Message: message, Observer: sequence.StepObserver})
 }
 
 // person is the role a Git user plays in the seed's diagrams.

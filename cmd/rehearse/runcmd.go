@@ -174,7 +174,11 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 	sort.SliceStable(summary.Strategies, func(i, j int) bool { return summary.Strategies[i].Order < summary.Strategies[j].Order })
 	summary.Coverage = reports.Coverage(summary.Scenarios)
 	for _, c := range summary.Coverage {
-		logger.Printf("flow %d (%s): %d of %d seed steps observed", c.Flow, c.Title, c.Observed, c.Total)
+		missing := ""
+		if len(c.Missing) > 0 {
+			missing = "; not observed: " + strings.Join(c.Missing, ", ")
+		}
+		logger.Printf("flow %d (%s): %d of %d seed steps observed%s", c.Flow, c.Title, c.Observed, c.Total, missing)
 	}
 	if err := run.WriteSummary(summary); err != nil {
 		logger.Printf("writing summary: %v", err)

@@ -7,9 +7,10 @@ import (
 )
 
 // Matching observations to the seed never panics and stays consistent:
-// an observed step names an input event its rules match, a step with a
-// matching event is observed, in-order steps never go back in time, and
-// the score never exceeds the flow's steps.
+// each observed step names a credible input event its rules match, later
+// than the previous observed step's and used once; no unobserved step had
+// a matching event between its observed neighbours'; the score never
+// exceeds the flow's steps.
 func FuzzCover(f *testing.F) {
 	doc, err := os.ReadFile("../../features/seed/gitops-flows.md")
 	if err != nil {
@@ -51,6 +52,9 @@ func FuzzCover(f *testing.F) {
 			t.Fatalf("observed %d of %d with %d step results", c.Observed, c.Total, len(c.Steps))
 		}
 		matches := func(step Step, e Event) bool {
+			if !Credible(step, play.Cast, e) {
+				return false
+			}
 			for _, r := range play.Rules {
 				if r.Step == step.Label && r.Match(step, play.Cast, e) {
 					return true
@@ -58,24 +62,49 @@ func FuzzCover(f *testing.F) {
 			}
 			return false
 		}
-		var last time.Time
-		for _, s := range c.Steps {
-			// An observed step names an input event its rules match, at
-			// its time; a step not observed has no matching event at all.
-			found := false
-			for _, e := range events {
-				if matches(s.Step, e) {
-					found = found || !s.Observed || (e.Time.Equal(s.At) && e.Message == s.Event)
+		// Where each observed step's event sits in the sorted events.
+		at := make([]int, len(c.Steps))
+		used := map[int]bool{}
+		prev := -1
+		for j, s := range c.Steps {
+			at[j] = -1
+			if !s.Observed {
+				continue
+			}
+			for k := prev + 1; k < len(events); k++ {
+				if !used[k] && events[k].Time.Equal(s.At) && events[k].Message == s.Event && matches(s.Step, events[k]) {
+					at[j] = k
+					break
 				}
 			}
-			if s.Observed != found {
-				t.Fatalf("step %s: observed=%v (event %q at %s) but a matching input event: %v", s.Step.Label, s.Observed, s.Event, s.At, found)
+			if at[j] < 0 {
+				t.Fatalf("step %s observed as %q at %s: no matching, credible, unused event after the previous step's", s.Step.Label, s.Event, s.At)
 			}
-			if s.InOrder {
-				if s.At.Before(last) {
-					t.Fatalf("step %s in order but before the previous one", s.Step.Label)
+			used[at[j]], prev = true, at[j]
+		}
+		// No unobserved step could have been observed between its
+		// observed neighbours' events: the score is not improvable there.
+		for j, s := range c.Steps {
+			if s.Observed {
+				continue
+			}
+			lo, hi := -1, len(events)
+			for p := j - 1; p >= 0; p-- {
+				if at[p] >= 0 {
+					lo = at[p]
+					break
 				}
-				last = s.At
+			}
+			for n := j + 1; n < len(c.Steps); n++ {
+				if at[n] >= 0 {
+					hi = at[n]
+					break
+				}
+			}
+			for k := lo + 1; k < hi; k++ {
+				if matches(s.Step, events[k]) {
+					t.Fatalf("step %s not observed, but event %d (%q) between its neighbours' matches it", s.Step.Label, k, events[k].Message)
+				}
 			}
 		}
 		d := Build(flow, play.Cast, events)

@@ -41,15 +41,29 @@ func (r Rule) Match(s Step, cast Cast, e Event) bool {
 	return e.From == cast[s.From] && e.To == cast[s.To] && r.Message.MatchString(e.Message)
 }
 
+// StepObserver is the Observer of events a step wrote for itself, as the
+// person it acts for.
+const StepObserver = "step"
+
+// isPerson: the seed's people act through Rehearse's steps; every other
+// participant is a system with records of its own.
+func isPerson(role string) bool { return role == Developer || role == Admin || role == Operator }
+
+// Credible reports whether e may stand for step s at all: a step a system
+// sends (GitLab, Jenkins, Harbor, Argo CD, Kubernetes, Prometheus, the
+// load balancer) counts only from that system's own record, never from an
+// event a step wrote; a person's step may come from the step that acted.
+func Credible(s Step, cast Cast, e Event) bool {
+	return isPerson(cast[s.From]) || e.Observer != StepObserver
+}
+
 // StepResult is one seed step in a scenario's coverage.
 type StepResult struct {
 	Step     Step      `json:"step"`
 	Observed bool      `json:"observed"`
 	At       time.Time `json:"at,omitzero"`
 	Event    string    `json:"event,omitempty"`
-	// InOrder is false when the step was observed before a lower-numbered
-	// step of the same branch had been.
-	InOrder bool `json:"in_order"`
+	Observer string    `json:"observer,omitempty"`
 }
 
 // Coverage is a scenario's score against its flow.
@@ -61,42 +75,56 @@ type Coverage struct {
 	Steps    []StepResult `json:"steps"`
 }
 
-// Cover matches events against the flow's steps. Each step takes the first
-// matching event not earlier than the step observed before it (so the
-// seed's order is preferred); failing that, any matching event, marked out
-// of order.
+// Cover matches events against the flow's steps. A step is observed by an
+// event that one of its rules matches and that is credible for it
+// (Credible); matched events follow the seed's order (each later in time
+// than the one before), and one event stands for one step at most. Of the
+// assignments that respect this, Cover takes one that observes the most
+// steps (a longest common subsequence of steps and events).
 func Cover(flow Flow, cast Cast, rules []Rule, events []Event) Coverage {
 	Sort(events)
 	byStep := map[string][]Rule{}
 	for _, r := range rules {
 		byStep[r.Step] = append(byStep[r.Step], r)
 	}
-	c := Coverage{Flow: flow.Number, Title: flow.Title, Total: len(flow.Steps)}
-	var last time.Time
-	for _, s := range flow.Steps {
-		res := StepResult{Step: s}
-		match := func(after time.Time) (Event, bool) {
-			for _, e := range events {
-				if e.Time.Before(after) {
-					continue
-				}
-				for _, r := range byStep[s.Label] {
-					if r.Match(s, cast, e) {
-						return e, true
-					}
-				}
+	steps := flow.Steps
+	match := func(j, i int) bool {
+		if !Credible(steps[j], cast, events[i]) {
+			return false
+		}
+		for _, r := range byStep[steps[j].Label] {
+			if r.Match(steps[j], cast, events[i]) {
+				return true
 			}
-			return Event{}, false
 		}
-		if e, ok := match(last); ok {
-			res.Observed, res.InOrder, res.At, res.Event = true, true, e.Time, e.Message
-		} else if e, ok := match(time.Time{}); ok {
-			res.Observed, res.At, res.Event = true, e.Time, e.Message
+		return false
+	}
+	// best[j][i]: the most steps of steps[j:] observed by events[i:].
+	best := make([][]int, len(steps)+1)
+	for j := range best {
+		best[j] = make([]int, len(events)+1)
+	}
+	for j := len(steps) - 1; j >= 0; j-- {
+		for i := len(events) - 1; i >= 0; i-- {
+			best[j][i] = max(best[j+1][i], best[j][i+1])
+			if match(j, i) {
+				best[j][i] = max(best[j][i], 1+best[j+1][i+1])
+			}
 		}
-		if res.Observed {
-			c.Observed++
-			if res.InOrder {
-				last = res.At
+	}
+	c := Coverage{Flow: flow.Number, Title: flow.Title, Total: len(steps)}
+	i := 0
+	for j, s := range steps {
+		res := StepResult{Step: s}
+		// The earliest event that keeps the best score, if observing this
+		// step is part of a best assignment.
+		for k := i; k < len(events) && best[j][k] == best[j][i]; k++ {
+			if match(j, k) && 1+best[j+1][k+1] == best[j][i] {
+				e := events[k]
+				res.Observed, res.At, res.Event, res.Observer = true, e.Time, e.Message, e.Observer
+				c.Observed++
+				i = k + 1
+				break
 			}
 		}
 		c.Steps = append(c.Steps, res)
