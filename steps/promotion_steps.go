@@ -327,15 +327,22 @@ func (w *World) doMergeRequestAction(user, action string) error {
 		return err
 	}
 	verb := map[string]string{"approves": "approve", "approve": "approve", "merges": "merge", "merge": "merge"}[action]
-	w.observe(person(user), sequence.GitLab, fmt.Sprintf("%s merge request !%d", verb, w.mr.IID))
+	// Recorded once it succeeded: a refused approval or merge is not the
+	// seed's step.
+	done := func() { w.observe(person(user), sequence.GitLab, fmt.Sprintf("%s merge request !%d", verb, w.mr.IID)) }
 	switch action {
 	case "approves", "approve":
-		return c.Approve(w.mr.Repo, w.mr.IID)
+		if err := c.Approve(w.mr.Repo, w.mr.IID); err != nil {
+			return err
+		}
+		done()
+		return nil
 	default:
 		mr, err := c.Merge(w.mr.Repo, w.mr.IID)
 		if err != nil {
 			return err
 		}
+		done()
 		w.mr = &mr
 		w.lastPush = pushEvent{at: time.Now(), repo: mr.Repo, sha: mr.MergeCommit}
 		return nil

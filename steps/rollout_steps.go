@@ -787,8 +787,10 @@ func (w *World) labelledPodsReady(ctx context.Context, seconds, n int, selector,
 			return await.Waiting("%d/%d ready", ready, len(pods))
 		})
 	if err == nil {
+		// What the step did: the pods list kubectl get pods -l asks for,
+		// through the API, not the kubectl program.
+		w.observe(sequence.Admin, sequence.Kubernetes, "list pods -l "+selector+" (kubectl get pods -l)")
 		w.observe(sequence.Kubernetes, sequence.Admin, fmt.Sprintf("Pods running: %d labelled %s", n, selector))
-		w.observe(sequence.Admin, sequence.Kubernetes, "kubectl get pods -l "+selector)
 		w.observe(sequence.Kubernetes, sequence.Admin, fmt.Sprintf("All pods ready (%d/%d)", n, n))
 	}
 	return err

@@ -173,7 +173,7 @@ var Plays = map[int]Play{
 			"1", `^kubectl apply green-deployment`,
 			"2", `^create new pod .*\(v2`,
 			"3", `^pods running`,
-			"4", `^kubectl get pods -l`,
+			"4", `^(kubectl get pods|list pods) -l`,
 			"5", `^all pods ready`,
 			"6", `^smoke tests on`,
 			"7", `^tests passed`,
