@@ -11,8 +11,13 @@ import (
 )
 
 // observe records an interaction a step performed as a person.
-func (w *World) observe(from, to, message string) {
-	w.events = append(w.events, sequence.Event{Time: time.Now(), From: from, To: to, Message: message, Observer: sequence.StepObserver})
+func (w *World) observe(from, to, message string) { w.observeAt(time.Now(), from, to, message) }
+
+// observeAt records a person's action that began at start, once it has
+// succeeded: a refused or failed attempt is not the seed's step, and the
+// start keeps it before what the systems did in answer.
+func (w *World) observeAt(start time.Time, from, to, message string) {
+	w.events = append(w.events, sequence.Event{Time: start, From: from, To: to, Message: message, Observer: sequence.StepObserver})
 }
 
 // person is the role a Git user plays in the seed's diagrams.

@@ -153,7 +153,7 @@ func (w *World) mergeAndPush(ctx context.Context, source, target, repo string) e
 	env := append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME="+developerUser, "GIT_AUTHOR_EMAIL="+developerUser+"@rehearse.local",
 		"GIT_COMMITTER_NAME="+developerUser, "GIT_COMMITTER_EMAIL="+developerUser+"@rehearse.local")
-	w.observe(sequence.Developer, sequence.GitLab, fmt.Sprintf("git merge %s → %s", source, target))
+	start := time.Now()
 	for _, args := range [][]string{
 		{"clone", "-q", "-b", target, url, "."},
 		{"merge", "-q", "--no-ff", "-m", fmt.Sprintf("Merge branch '%s' into %s", source, target), "origin/" + source},
@@ -169,6 +169,7 @@ func (w *World) mergeAndPush(ctx context.Context, source, target, repo string) e
 	if err != nil {
 		return err
 	}
+	w.observeAt(start, sequence.Developer, sequence.GitLab, fmt.Sprintf("git merge %s → %s", source, target))
 	w.observe(sequence.Developer, sequence.GitLab, "git push origin "+target)
 	w.lastPush = pushEvent{at: time.Now(), repo: repo, sha: head}
 	w.appPush = w.lastPush
@@ -283,11 +284,12 @@ func (w *World) openMergeRequest(ctx context.Context, source, target, repo, titl
 	if err != nil {
 		return err
 	}
-	w.observe(sequence.Developer, sequence.GitLab, fmt.Sprintf("create merge request %s → %s", source, target))
+	start := time.Now()
 	mr, err := c.OpenMergeRequest(repo, source, target, title)
 	if err != nil {
 		return err
 	}
+	w.observeAt(start, sequence.Developer, sequence.GitLab, fmt.Sprintf("create merge request %s → %s", source, target))
 	w.mr = &mr
 	return nil
 }
@@ -329,7 +331,10 @@ func (w *World) doMergeRequestAction(user, action string) error {
 	verb := map[string]string{"approves": "approve", "approve": "approve", "merges": "merge", "merge": "merge"}[action]
 	// Recorded once it succeeded: a refused approval or merge is not the
 	// seed's step.
-	done := func() { w.observe(person(user), sequence.GitLab, fmt.Sprintf("%s merge request !%d", verb, w.mr.IID)) }
+	start := time.Now()
+	done := func() {
+		w.observeAt(start, person(user), sequence.GitLab, fmt.Sprintf("%s merge request !%d", verb, w.mr.IID))
+	}
 	switch action {
 	case "approves", "approve":
 		if err := c.Approve(w.mr.Repo, w.mr.IID); err != nil {

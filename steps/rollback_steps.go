@@ -131,9 +131,10 @@ func (w *World) cliRollback(ctx context.Context, name string, id int) error {
 	if err != nil {
 		return err
 	}
-	w.observe(sequence.Admin, sequence.ArgoCD, fmt.Sprintf("argocd app rollback %s %d", name, id))
+	start := time.Now()
 	_, err = e.CLI(ctx, "app", "rollback", name, strconv.Itoa(id), "--timeout", "60")
 	if err == nil {
+		w.observeAt(start, sequence.Admin, sequence.ArgoCD, fmt.Sprintf("argocd app rollback %s %d", name, id))
 		w.observe(sequence.ArgoCD, sequence.Admin, fmt.Sprintf("← rolled back to revision %d", id))
 	}
 	return err

@@ -458,8 +458,12 @@ func (w *World) promoteRollout(ctx context.Context, name, ns string) error {
 	if err != nil {
 		return err
 	}
-	w.observe(sequence.Admin, sequence.Kubernetes, "kubectl argo rollouts promote "+name)
-	return e.PromoteRollout(ctx, ns, name)
+	start := time.Now()
+	if err := e.PromoteRollout(ctx, ns, name); err != nil {
+		return err
+	}
+	w.observeAt(start, sequence.Admin, sequence.Kubernetes, "kubectl argo rollouts promote "+name)
+	return nil
 }
 
 func (w *World) abortRollout(ctx context.Context, name, ns string) error {
@@ -467,8 +471,12 @@ func (w *World) abortRollout(ctx context.Context, name, ns string) error {
 	if err != nil {
 		return err
 	}
-	w.observe(sequence.Admin, sequence.Kubernetes, "kubectl argo rollouts abort "+name)
-	return e.AbortRollout(ctx, ns, name)
+	start := time.Now()
+	if err := e.AbortRollout(ctx, ns, name); err != nil {
+		return err
+	}
+	w.observeAt(start, sequence.Admin, sequence.Kubernetes, "kubectl argo rollouts abort "+name)
+	return nil
 }
 
 func (w *World) analysisRunPhase(ctx context.Context, seconds int, kind, rollout, ns, phase, text string) error {
@@ -807,7 +815,7 @@ func (w *World) smokeTest(ctx context.Context, selector, ns string) error {
 	if len(pods) == 0 {
 		return fmt.Errorf("no pod labelled %s in %s to smoke-test", selector, ns)
 	}
-	w.observe(sequence.Admin, sequence.Kubernetes, "Smoke tests on "+selector)
+	start := time.Now()
 	for _, p := range pods {
 		port := 8080
 		if len(p.Spec.Containers) > 0 && len(p.Spec.Containers[0].Ports) > 0 {
@@ -819,6 +827,7 @@ func (w *World) smokeTest(ctx context.Context, selector, ns string) error {
 			}
 		}
 	}
+	w.observeAt(start, sequence.Admin, sequence.Kubernetes, "Smoke tests on "+selector)
 	w.observe(sequence.Kubernetes, sequence.Admin, "Tests passed")
 	return nil
 }
@@ -851,7 +860,6 @@ func (w *World) monitorNoErrors(ctx context.Context, ns string, minutes int) err
 	query := fmt.Sprintf(`sum(rate(http_requests_total{namespace=%q,code=~"5.."}[1m]))`, ns)
 	requests := fmt.Sprintf(`sum(rate(http_requests_total{namespace=%q}[1m]))`, ns)
 	every := w.env.Scale().Real(15 * time.Second)
-	w.observe(sequence.Admin, sequence.Kubernetes, fmt.Sprintf("Monitor metrics (%d min)", minutes))
 	from := time.Now()
 	deadline := from.Add(real)
 	checks := 0
@@ -882,6 +890,7 @@ func (w *World) monitorNoErrors(ctx context.Context, ns string, minutes int) err
 		}
 	}
 	w.note("monitored %s for %s of seed time (%s real): %d checks of %s, all 0, with requests scraped", ns, seed, real, checks, query)
+	w.observeAt(from, sequence.Admin, sequence.Kubernetes, fmt.Sprintf("Monitor metrics (%d min)", minutes))
 	w.observe(sequence.Kubernetes, sequence.Admin, "No errors detected")
 	return nil
 }

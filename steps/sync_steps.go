@@ -152,12 +152,17 @@ func (w *World) pushValues(ctx context.Context, message, file, repo string, kv [
 	return w.pushValuesTo(ctx, message, file, repo, "main", kv)
 }
 
-func (w *World) pushValuesTo(ctx context.Context, message, file, repo, branch string, kv [][2]string) error {
+func (w *World) pushValuesTo(ctx context.Context, message, file, repo, branch string, kv [][2]string) (err error) {
 	var changes []string
 	for _, p := range kv {
 		changes = append(changes, p[0]+": "+p[1])
 	}
-	w.observe(sequence.Developer, sequence.GitLab, fmt.Sprintf("update %s (%s)", path.Base(file), strings.Join(changes, ", ")))
+	start := time.Now()
+	defer func() {
+		if err == nil {
+			w.observeAt(start, sequence.Developer, sequence.GitLab, fmt.Sprintf("update %s (%s)", path.Base(file), strings.Join(changes, ", ")))
+		}
+	}()
 	return w.pushChange(ctx, message, repo, branch, func(ws *workspace.Workspace) error {
 		doc, err := ws.ReadFile(file)
 		if err != nil {
@@ -483,9 +488,10 @@ func (w *World) cliSync(ctx context.Context, who, name string) error {
 	if who == "developer" {
 		role = sequence.Developer
 	}
-	w.observe(role, sequence.ArgoCD, "argocd app sync "+name)
+	start := time.Now()
 	_, err = e.CLI(ctx, "app", "sync", name, "--timeout", "60")
 	if err == nil {
+		w.observeAt(start, role, sequence.ArgoCD, "argocd app sync "+name)
 		w.observe(sequence.ArgoCD, role, "← "+name+" synced")
 	}
 	return err
@@ -531,9 +537,10 @@ func (w *World) scaleDeployment(ctx context.Context, name, ns string, replicas i
 		return err
 	}
 	scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: int32(replicas)}}
-	w.observe(sequence.Operator, sequence.Kubernetes, fmt.Sprintf("kubectl scale deployment %s --replicas=%d", name, replicas))
+	start := time.Now()
 	_, err = e.Kube().AppsV1().Deployments(ns).UpdateScale(ctx, name, scale, metav1.UpdateOptions{FieldManager: "kubectl"})
 	if err == nil {
+		w.observeAt(start, sequence.Operator, sequence.Kubernetes, fmt.Sprintf("kubectl scale deployment %s --replicas=%d", name, replicas))
 		w.observe(sequence.Kubernetes, sequence.Kubernetes, fmt.Sprintf("scale deployment %s to %d replicas", name, replicas))
 		w.observe(sequence.Kubernetes, sequence.Operator, "← deployment scaled")
 	}
