@@ -57,15 +57,8 @@ func TestFeatures(t *testing.T) {
 	if err := run.WriteJUnit(); err != nil {
 		t.Error(err)
 	}
-	for _, f := range []struct {
-		path     string
-		validate func(string) (int, error)
-	}{{run.JUnitXML(), reports.ValidateJUnit}, {run.CucumberJSON(), reports.ValidateCucumber}} {
-		if n, err := f.validate(f.path); err != nil {
-			t.Error(err)
-		} else if n != res.Passed+res.Failed {
-			t.Errorf("%s: %d scenarios, but %d were played", f.path, n, res.Passed+res.Failed)
-		}
+	for _, p := range run.CheckFiles(res.Passed + res.Failed) {
+		t.Error(p)
 	}
 	for _, p := range res.Problems {
 		t.Error(p)

@@ -58,6 +58,27 @@ func (r *Run) Formats() []string {
 	return []string{"cucumber:" + r.CucumberJSON()}
 }
 
+// CheckFiles reads back the run's junit.xml and cucumber.json: CI takes
+// junit.xml's word, so a file that does not parse, contradicts itself or
+// counts other scenarios than the run played is a problem to fail the run
+// on, not a warning. It returns one line per problem, naming the file.
+func (r *Run) CheckFiles(scenarios int) []string {
+	var problems []string
+	for _, f := range []struct {
+		path     string
+		validate func(string) (int, error)
+	}{{r.JUnitXML(), ValidateJUnit}, {r.CucumberJSON(), ValidateCucumber}} {
+		n, err := f.validate(f.path)
+		switch {
+		case err != nil:
+			problems = append(problems, err.Error())
+		case n != scenarios:
+			problems = append(problems, fmt.Sprintf("%s: %d scenarios, but the run played %d", f.path, n, scenarios))
+		}
+	}
+	return problems
+}
+
 // ScenarioOutcome is one scenario in summary.json.
 type ScenarioOutcome struct {
 	Feature  string  `json:"feature"`

@@ -114,3 +114,37 @@ func TestCoverageCountsPassingScenariosOnly(t *testing.T) {
 		Coverage([]ScenarioOutcome{{Scenario: "only failed", Coverage: cov(true, true)}}),
 		"a flow whose scenarios all failed is listed with nothing credited")
 }
+
+// A report CI cannot trust fails the run: CheckFiles names the file
+// and what is wrong with it.
+func TestCheckFilesFindsBrokenReportFiles(t *testing.T) {
+	run, err := NewRun(t.TempDir(), time.Now())
+	require.NoError(t, err)
+	goodJUnit := `<testsuites name="rehearse" tests="1"><testsuite name="f" tests="1" failures="0" errors="0" time="1"><testcase name="s" status="passed" time="1"></testcase></testsuite></testsuites>`
+	goodCucumber := `[{"uri":"f.feature","elements":[{"type":"scenario","name":"s","line":2,"steps":[{"name":"x","line":3,"result":{"status":"passed"}}]}]}]`
+	write := func(junit, cucumber string) {
+		require.NoError(t, os.WriteFile(run.JUnitXML(), []byte(junit), 0o644))
+		require.NoError(t, os.WriteFile(run.CucumberJSON(), []byte(cucumber), 0o644))
+	}
+	write(goodJUnit, goodCucumber)
+	assert.Empty(t, run.CheckFiles(1))
+
+	problems := run.CheckFiles(2)
+	require.Len(t, problems, 2)
+	assert.Contains(t, problems[0], "junit.xml: 1 scenarios, but the run played 2")
+	assert.Contains(t, problems[1], "cucumber.json: 1 scenarios, but the run played 2")
+
+	write(`<testsuites name="rehearse" tests="1"><testsuite name="f" tests="1" failures="0" errors="0" time="1"><testcase name="s" time="1"><failure message="m"></failure></testcase></testsuite></testsuites>`, goodCucumber)
+	problems = run.CheckFiles(1)
+	require.Len(t, problems, 1)
+	assert.Contains(t, problems[0], "failures=0 and errors=0 but 1 testcases failed or erred")
+
+	write(goodJUnit, `[{"uri":"f.feature","elements":[`)
+	problems = run.CheckFiles(1)
+	require.Len(t, problems, 1)
+	assert.Contains(t, problems[0], "cucumber.json: unexpected end of JSON input")
+
+	require.NoError(t, os.Remove(run.JUnitXML()))
+	problems = run.CheckFiles(1)
+	assert.Contains(t, problems[0], "junit.xml: no such file")
+}

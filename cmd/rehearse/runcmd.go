@@ -169,7 +169,7 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 	if err := run.WriteJUnit(); err != nil {
 		summary.ReportErrors = append(summary.ReportErrors, err.Error())
 	}
-	summary.ReportErrors = append(summary.ReportErrors, checkReportFiles(run, res.Passed+res.Failed)...)
+	summary.ReportErrors = append(summary.ReportErrors, run.CheckFiles(res.Passed+res.Failed)...)
 	summary.StackProblems = res.Problems
 	sort.SliceStable(summary.Strategies, func(i, j int) bool { return summary.Strategies[i].Order < summary.Strategies[j].Order })
 	summary.Coverage = reports.Coverage(summary.Scenarios)
@@ -210,30 +210,6 @@ func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.S
 		summary.Failed = 1 // godog failed outside any scenario
 	}
 	return summary, nil
-}
-
-// checkReportFiles reads back the report files godog wrote: CI takes
-// junit.xml's word, so a file that does not parse, contradicts itself or
-// counts other scenarios than the run played is a failure, not a warning.
-func checkReportFiles(run *reports.Run, scenarios int) []string {
-	var problems []string
-	for _, f := range []struct {
-		name     string
-		validate func(string) (int, error)
-		path     string
-	}{
-		{"junit.xml", reports.ValidateJUnit, run.JUnitXML()},
-		{"cucumber.json", reports.ValidateCucumber, run.CucumberJSON()},
-	} {
-		n, err := f.validate(f.path)
-		switch {
-		case err != nil:
-			problems = append(problems, err.Error())
-		case n != scenarios:
-			problems = append(problems, fmt.Sprintf("%s: %d scenarios, but the run played %d", f.path, n, scenarios))
-		}
-	}
-	return problems
 }
 
 // printLaneTables prints each lane's start-up times and peak memory by

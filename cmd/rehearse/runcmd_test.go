@@ -4,12 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/rehearse/rehearse/reports"
 )
 
 func TestCPUProfileIsWrittenWhenStopped(t *testing.T) {
@@ -32,38 +29,4 @@ func TestCPUProfileRefusesAnUnwritablePath(t *testing.T) {
 	_, err := startCPUProfile(filepath.Join(t.TempDir(), "missing", "cpu.pprof"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--cpu-profile")
-}
-
-// A report CI cannot trust fails the run: checkReportFiles names the file
-// and what is wrong with it.
-func TestBrokenReportFilesAreFound(t *testing.T) {
-	run, err := reports.NewRun(t.TempDir(), time.Now())
-	require.NoError(t, err)
-	goodJUnit := `<testsuites name="rehearse" tests="1"><testsuite name="f" tests="1" failures="0" errors="0" time="1"><testcase name="s" status="passed" time="1"></testcase></testsuite></testsuites>`
-	goodCucumber := `[{"uri":"f.feature","elements":[{"type":"scenario","name":"s","line":2,"steps":[{"name":"x","line":3,"result":{"status":"passed"}}]}]}]`
-	write := func(junit, cucumber string) {
-		require.NoError(t, os.WriteFile(run.JUnitXML(), []byte(junit), 0o644))
-		require.NoError(t, os.WriteFile(run.CucumberJSON(), []byte(cucumber), 0o644))
-	}
-	write(goodJUnit, goodCucumber)
-	assert.Empty(t, checkReportFiles(run, 1))
-
-	problems := checkReportFiles(run, 2)
-	require.Len(t, problems, 2)
-	assert.Contains(t, problems[0], "junit.xml: 1 scenarios, but the run played 2")
-	assert.Contains(t, problems[1], "cucumber.json: 1 scenarios, but the run played 2")
-
-	write(`<testsuites name="rehearse" tests="1"><testsuite name="f" tests="1" failures="0" errors="0" time="1"><testcase name="s" time="1"><failure message="m"></failure></testcase></testsuite></testsuites>`, goodCucumber)
-	problems = checkReportFiles(run, 1)
-	require.Len(t, problems, 1)
-	assert.Contains(t, problems[0], "failures=0 and errors=0 but 1 testcases failed or erred")
-
-	write(goodJUnit, `[{"uri":"f.feature","elements":[`)
-	problems = checkReportFiles(run, 1)
-	require.Len(t, problems, 1)
-	assert.Contains(t, problems[0], "cucumber.json: unexpected end of JSON input")
-
-	require.NoError(t, os.Remove(run.JUnitXML()))
-	problems = checkReportFiles(run, 1)
-	assert.Contains(t, problems[0], "junit.xml: no such file")
 }
