@@ -127,11 +127,12 @@ func (e *Engine) startCache() (string, error) {
 	}
 }
 
-// CacheCommands are the Redis commands Argo CD sent to the embedded cache,
-// by name, and those it does not serve (nil with redis-server).
-func (e *Engine) CacheCommands() (sent map[string]int, unserved []string) {
+// CacheUnserved are the Redis commands Argo CD sent that the embedded
+// cache does not serve (a real Redis would have): a departure from the
+// real thing that callers should fail on. Nil with redis-server.
+func (e *Engine) CacheUnserved() []string {
 	if e.embedded == nil {
-		return nil, nil
+		return nil
 	}
-	return e.embedded.Commands(), e.embedded.Unserved()
+	return e.embedded.Unserved()
 }

@@ -463,7 +463,7 @@ func (e *Environment) Close(ctx context.Context) error {
 	if e.engine != nil {
 		e.engine.Stop()
 		// Read after Stop: a command sent while stopping counts too.
-		if _, unserved := e.engine.CacheCommands(); len(unserved) > 0 {
+		if unserved := e.engine.CacheUnserved(); len(unserved) > 0 {
 			e.problems = append(e.problems, fmt.Sprintf("Argo CD sent Redis commands its embedded cache does not serve (it answered them with an error a real Redis would not give): %s", strings.Join(unserved, ", ")))
 		}
 	}
