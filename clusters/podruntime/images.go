@@ -32,6 +32,10 @@ type image struct {
 	ID     string
 	Root   string
 	Config v1.Config
+	// StandIn is the pattern that declared the image stood in ("" for a
+	// pulled image); Root is then the container's own empty directory.
+	StandIn   string
+	Behaviour StandInBehaviour
 }
 
 type imageStore struct {

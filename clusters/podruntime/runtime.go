@@ -48,6 +48,13 @@ type Options struct {
 	// CrashBackoff the first before restarting a failed container; both
 	// double up to five minutes, as the kubelet's do.
 	PullBackoff, CrashBackoff time.Duration
+	// StandIns declares the images that run Rehearse's stand-in program
+	// instead of being pulled (nil: none).
+	StandIns *StandIns
+	// Helper is the rehearse-container program (BuildHelper): the stand-in
+	// and the shell for sh -c commands. Without it such containers fail
+	// with a message saying so.
+	Helper string
 	// Addresses is the pod IP pool; share one between the runtimes of
 	// clusters in the same process (default: a pool of its own).
 	Addresses *AddressPool

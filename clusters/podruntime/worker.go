@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,9 +40,13 @@ type worker struct {
 	podIP      string
 	local      string
 	containers []*container
-	startTime  metav1.Time
-	readySince metav1.Time
-	wasReady   bool
+	// inits are the init containers, run one after another before the
+	// containers; initialized is set once all of them completed.
+	inits       []*container
+	initialized bool
+	startTime   metav1.Time
+	readySince  metav1.Time
+	wasReady    bool
 }
 
 // container is one container's state, guarded by worker.mu.
@@ -49,6 +54,7 @@ type container struct {
 	spec      corev1.Container
 	status    corev1.ContainerStatus
 	proc      *proc.Process
+	img       *image
 	successes int
 	failures  int
 }
@@ -57,12 +63,23 @@ func newWorker(r *Runtime, pod *corev1.Pod) *worker {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &worker{r: r, pod: pod.DeepCopy(), ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1),
 		term: make(chan struct{}), startTime: metav1.Now()}
+	waiting := "ContainerCreating"
+	if len(pod.Spec.InitContainers) > 0 {
+		waiting = "PodInitializing"
+	}
+	for _, c := range pod.Spec.InitContainers {
+		w.inits = append(w.inits, &container{spec: c, status: corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}},
+		}})
+	}
 	for _, c := range pod.Spec.Containers {
 		w.containers = append(w.containers, &container{spec: c, status: corev1.ContainerStatus{
 			Name: c.Name, Image: c.Image,
-			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}},
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: waiting}},
 		}})
 	}
+	w.initialized = len(w.inits) == 0
 	return w
 }
 
@@ -83,7 +100,7 @@ func (w *worker) running() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := 0
-	for _, c := range w.containers {
+	for _, c := range w.all() {
 		if c.proc != nil {
 			n++
 		}
@@ -95,12 +112,17 @@ func (w *worker) rss() uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var t uint64
-	for _, c := range w.containers {
+	for _, c := range w.all() {
 		if c.proc != nil {
 			t += c.proc.RSS()
 		}
 	}
 	return t
+}
+
+// all is the init containers and the containers.
+func (w *worker) all() []*container {
+	return append(append([]*container{}, w.inits...), w.containers...)
 }
 
 func (w *worker) changed() {
@@ -132,10 +154,31 @@ func (w *worker) run(parent context.Context) {
 	w.changed()
 
 	var wg sync.WaitGroup
-	for _, c := range w.containers {
-		wg.Add(1)
-		go func() { defer wg.Done(); w.runContainer(c) }()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Init containers run one at a time, each to completion, before
+		// any container starts; a failed one stops the pod here (it was
+		// retried by runContainer unless restartPolicy is Never).
+		for _, c := range w.inits {
+			if !w.runContainer(c, true) {
+				return
+			}
+		}
+		w.mu.Lock()
+		for _, c := range w.containers {
+			if c.status.State.Waiting != nil && c.status.State.Waiting.Reason == "PodInitializing" {
+				c.status.State.Waiting.Reason = "ContainerCreating"
+			}
+		}
+		w.initialized = true
+		w.mu.Unlock()
+		w.changed()
+		for _, c := range w.containers {
+			wg.Add(1)
+			go func() { defer wg.Done(); w.runContainer(c, false) }()
+		}
+	}()
 	select {
 	case <-w.term:
 	case <-w.ctx.Done():
@@ -172,7 +215,7 @@ func (w *worker) stopContainers() {
 	}
 	w.mu.Lock()
 	var procs []*proc.Process
-	for _, c := range w.containers {
+	for _, c := range w.all() {
 		if c.proc != nil {
 			procs = append(procs, c.proc)
 		}
@@ -224,40 +267,57 @@ func (w *worker) setWaiting(c *container, reason, msg string) {
 
 func ptr[T any](v T) *T { return &v }
 
-func (w *worker) runContainer(c *container) {
+// runContainer runs one container for as long as the pod and its restart
+// policy say. For an init container it returns once the container
+// completed (true) or failed for good (false, under restartPolicy Never).
+func (w *worker) runContainer(c *container, init bool) bool {
 	pullBackoff, crashBackoff := w.r.opts.PullBackoff, w.r.opts.CrashBackoff
 	var img *image
 	for !w.stopping() {
 		if img == nil {
-			w.r.event(w.pod, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.spec.Image))
-			secrets := w.pullSecrets()
-			ctx, cancel := context.WithTimeout(w.ctx, 2*time.Minute)
-			start := time.Now()
-			pulled, err := w.r.images.pull(ctx, c.spec.Image, secrets, w.r.opts.Credentials)
-			cancel()
-			if err != nil {
-				if w.stopping() {
-					return
+			if pattern, behaviour, ok := w.r.opts.StandIns.Match(c.spec.Image); ok {
+				root := filepath.Join(w.r.opts.Dir, "stand-ins", string(w.pod.UID), c.spec.Name)
+				if err := os.MkdirAll(root, 0o755); err != nil {
+					w.r.event(w.pod, corev1.EventTypeWarning, "Failed", err.Error())
+					return false
 				}
-				w.r.event(w.pod, corev1.EventTypeWarning, "Failed", err.Error())
-				w.setWaiting(c, "ErrImagePull", err.Error())
-				// Like the kubelet: the next sync finds the image in back-off.
-				if !w.sleep(time.Second) {
-					return
+				img = &image{ID: "rehearse.dev/stand-in/" + c.spec.Image, Root: root, StandIn: pattern, Behaviour: behaviour}
+				// The image is not pulled: the pod's events say what runs instead.
+				w.r.event(w.pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf(
+					"Container image %q is not pulled: stand-in for %s (Rehearse's stand-in program; declared by %q)", c.spec.Image, c.spec.Image, pattern))
+			} else {
+				w.r.event(w.pod, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.spec.Image))
+				secrets := w.pullSecrets()
+				ctx, cancel := context.WithTimeout(w.ctx, 2*time.Minute)
+				start := time.Now()
+				pulled, err := w.r.images.pull(ctx, c.spec.Image, secrets, w.r.opts.Credentials)
+				cancel()
+				if err != nil {
+					if w.stopping() {
+						return false
+					}
+					msg := err.Error() + "; " + provideHint(c.spec.Image)
+					w.r.event(w.pod, corev1.EventTypeWarning, "Failed", msg)
+					w.setWaiting(c, "ErrImagePull", msg)
+					// Like the kubelet: the next sync finds the image in back-off.
+					if !w.sleep(time.Second) {
+						return false
+					}
+					msg = fmt.Sprintf("Back-off pulling image %q", c.spec.Image)
+					w.r.event(w.pod, corev1.EventTypeNormal, "BackOff", msg)
+					w.setWaiting(c, "ImagePullBackOff", msg)
+					if !w.sleep(pullBackoff) {
+						return false
+					}
+					pullBackoff = min(2*pullBackoff, maxBackoff)
+					continue
 				}
-				msg := fmt.Sprintf("Back-off pulling image %q", c.spec.Image)
-				w.r.event(w.pod, corev1.EventTypeNormal, "BackOff", msg)
-				w.setWaiting(c, "ImagePullBackOff", msg)
-				if !w.sleep(pullBackoff) {
-					return
-				}
-				pullBackoff = min(2*pullBackoff, maxBackoff)
-				continue
+				img = pulled
+				w.r.event(w.pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", c.spec.Image, time.Since(start).Round(time.Millisecond)))
 			}
-			img = pulled
-			w.r.event(w.pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", c.spec.Image, time.Since(start).Round(time.Millisecond)))
 			w.mu.Lock()
 			c.status.ImageID = img.ID
+			c.img = img
 			w.mu.Unlock()
 		}
 		p, err := w.startProcess(c, img)
@@ -265,7 +325,7 @@ func (w *worker) runContainer(c *container) {
 			w.r.event(w.pod, corev1.EventTypeWarning, "Failed", err.Error())
 			w.setWaiting(c, "CreateContainerConfigError", err.Error())
 			if !w.sleep(crashBackoff) {
-				return
+				return false
 			}
 			crashBackoff = min(2*crashBackoff, maxBackoff)
 			continue
@@ -273,39 +333,39 @@ func (w *worker) runContainer(c *container) {
 		w.r.event(w.pod, corev1.EventTypeNormal, "Started", "Started container "+c.spec.Name)
 		started := time.Now()
 		probeCtx, stopProbes := context.WithCancel(w.ctx)
-		go w.probeLoop(probeCtx, c, p)
+		if !init {
+			go w.probeLoop(probeCtx, c, p)
+		}
 		<-p.Done()
 		stopProbes()
-		exit := p.Exited()
-		code := int32(0)
-		if exit != nil {
-			code = 1
-			if ee, ok := exit.(*proc.ExitError); ok {
-				if x, ok := ee.Err.(interface{ ExitCode() int }); ok && x.ExitCode() >= 0 {
-					code = int32(x.ExitCode())
-				} else {
-					code = 137
-				}
-			}
-		}
-		reason := "Completed"
+		exitCode, _ := p.ExitCode()
+		code := int32(exitCode)
+		reason, message := "Completed", ""
 		if code != 0 {
-			reason = "Error"
+			// As terminationMessagePolicy FallbackToLogsOnError: the end of
+			// the container's log says why it failed.
+			reason, message = "Error", p.LogTail(10)
 		}
-		term := &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, StartedAt: metav1.NewTime(started),
+		term := &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, Message: message, StartedAt: metav1.NewTime(started),
 			FinishedAt: metav1.Now(), ContainerID: c.status.ContainerID}
 		w.mu.Lock()
 		c.proc = nil
 		c.status.Ready, c.status.Started = false, ptr(false)
 		c.status.State = corev1.ContainerState{Terminated: term}
+		if init && code == 0 {
+			c.status.Ready = true // an init container that completed reports ready, as the kubelet's do
+		}
 		w.mu.Unlock()
 		w.changed()
 		if w.stopping() {
-			return
+			return false
 		}
 		policy := w.pod.Spec.RestartPolicy
+		if init && code == 0 {
+			return true
+		}
 		if policy == corev1.RestartPolicyNever || (policy == corev1.RestartPolicyOnFailure && code == 0) {
-			return
+			return false
 		}
 		// A container that ran for a while starts over with a short back-off.
 		if time.Since(started) > 10*time.Minute {
@@ -320,10 +380,22 @@ func (w *worker) runContainer(c *container) {
 		w.mu.Unlock()
 		w.changed()
 		if !w.sleep(crashBackoff) {
-			return
+			return false
 		}
 		crashBackoff = min(2*crashBackoff, maxBackoff)
 	}
+	return false
+}
+
+// provideHint names the two ways to give a pod an image Rehearse cannot pull.
+func provideHint(image string) string {
+	repo := image
+	if i := strings.LastIndexAny(image, ":@"); i > strings.LastIndex(image, "/") {
+		repo = image[:i]
+	}
+	return fmt.Sprintf("provide it in one of two ways: push it to a mapped local registry "+
+		"(the \"the registry holds ...\" steps), or declare it stood in "+
+		"(Given images matching %q are stood in)", repo+"*")
 }
 
 func (w *worker) pullSecrets() []*corev1.Secret {
@@ -344,36 +416,18 @@ func (w *worker) startProcess(c *container, img *image) (*proc.Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	argv := append(append([]string{}, img.Config.Entrypoint...), img.Config.Cmd...)
-	if len(c.spec.Command) > 0 {
-		argv = append(append([]string{}, c.spec.Command...), c.spec.Args...)
-	} else if len(c.spec.Args) > 0 {
-		argv = append(append([]string{}, img.Config.Entrypoint...), c.spec.Args...)
+	argv, path, dir, err := w.commandLine(c.spec.Name, c.spec.Command, c.spec.Args, c.spec.WorkingDir, img)
+	if err != nil {
+		return nil, err
 	}
-	if len(argv) == 0 {
-		return nil, fmt.Errorf("container %s: the image has no entrypoint and the pod gives no command", c.spec.Name)
-	}
-	prog := argv[0]
-	if !filepath.IsAbs(prog) {
-		prog = "/usr/local/bin/" + prog
-		for _, dir := range []string{"/usr/local/bin", "/usr/bin", "/bin", "/app"} {
-			if _, err := os.Stat(filepath.Join(img.Root, dir, argv[0])); err == nil {
-				prog = dir + "/" + argv[0]
-				break
-			}
-		}
-	}
-	path := filepath.Join(img.Root, prog)
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("container %s: executable %s not found in image %s", c.spec.Name, prog, img.ID)
-	}
-	dir := c.spec.WorkingDir
-	if dir == "" {
-		dir = img.Config.WorkingDir
+	if img.StandIn != "" && path == w.r.opts.Helper && len(argv) > 1 && argv[1] == "stand-in" {
+		env = append(env, "REHEARSE_STAND_IN_IMAGE="+c.spec.Image,
+			"REHEARSE_STAND_IN_PORTS="+strings.Join(w.ports(c), ","),
+			"REHEARSE_STAND_IN_BEHAVIOUR="+img.Behaviour.encode())
 	}
 	p, err := proc.Start(proc.Spec{
 		Name: fmt.Sprintf("%s_%s_%s", w.pod.Namespace, w.pod.Name, c.spec.Name), Path: path, Args: argv[1:],
-		Env: env, Isolated: true, Dir: filepath.Join(img.Root, dir), LogDir: filepath.Join(w.r.opts.Dir, "logs"),
+		Env: env, Isolated: true, Dir: dir, LogDir: filepath.Join(w.r.opts.Dir, "logs"),
 	})
 	if err != nil {
 		return nil, err
@@ -390,6 +444,129 @@ func (w *worker) startProcess(c *container, img *image) (*proc.Process, error) {
 	w.mu.Unlock()
 	w.changed()
 	return p, nil
+}
+
+// shells are the programs whose scripts run in Rehearse's shell.
+var shells = map[string]bool{"sh": true, "bash": true, "ash": true, "dash": true}
+
+// commandLine is what runs for a container (or an exec probe): argv as the
+// program sees it, the host path of the program and the directory it
+// starts in. A stood-in image runs the stand-in; a shell script (sh -c, or
+// sh FILE) runs in rehearse-container's shell, whatever the image has; any
+// other command is the image's own program.
+func (w *worker) commandLine(container string, command, args []string, workingDir string, img *image) (argv []string, path, dir string, err error) {
+	argv = append(append([]string{}, img.Config.Entrypoint...), img.Config.Cmd...)
+	if len(command) > 0 {
+		argv = append(append([]string{}, command...), args...)
+	} else if len(args) > 0 {
+		argv = append(append([]string{}, img.Config.Entrypoint...), args...)
+	}
+	dir = workingDir
+	if dir == "" {
+		dir = img.Config.WorkingDir
+	}
+	dir = filepath.Join(img.Root, dir)
+	if sh, ok := shellArgs(argv, img.Root); ok {
+		if w.r.opts.Helper == "" {
+			return nil, "", "", fmt.Errorf("container %s: %s runs in Rehearse's shell, which this runtime was not given (podruntime.Options.Helper)", container, argv[0])
+		}
+		return append([]string{HelperName, "sh"}, sh...), w.r.opts.Helper, dir, nil
+	}
+	if img.StandIn != "" {
+		if w.r.opts.Helper == "" {
+			return nil, "", "", fmt.Errorf("container %s: the stand-in for %s needs Rehearse's stand-in program, which this runtime was not given (podruntime.Options.Helper)", container, img.ID)
+		}
+		// The image's own command is not run: there is no image. Say so
+		// in the container's arguments, where kubectl describe shows them.
+		return append([]string{HelperName, "stand-in"}, argv...), w.r.opts.Helper, dir, nil
+	}
+	if len(argv) == 0 {
+		return nil, "", "", fmt.Errorf("container %s: the image has no entrypoint and the pod gives no command", container)
+	}
+	prog := argv[0]
+	if !filepath.IsAbs(prog) {
+		if strings.Contains(prog, "/") {
+			// "./podinfo" is relative to the working directory.
+			prog = filepath.Join("/", strings.TrimPrefix(dir, img.Root), prog)
+		} else {
+			prog = "/usr/local/bin/" + prog
+			for _, d := range []string{"/usr/local/bin", "/usr/bin", "/bin", "/app"} {
+				if _, err := os.Stat(filepath.Join(img.Root, d, argv[0])); err == nil {
+					prog = d + "/" + argv[0]
+					break
+				}
+			}
+		}
+	}
+	path = filepath.Join(img.Root, prog)
+	if _, err := os.Stat(path); err != nil {
+		return nil, "", "", fmt.Errorf("container %s: executable %s not found in image %s", container, prog, img.ID)
+	}
+	return argv, path, dir, nil
+}
+
+// shellArgs turns "sh -c SCRIPT ...", "sh -ec SCRIPT" or "sh FILE ..." into
+// rehearse-container sh's arguments (a script file is inside the image).
+func shellArgs(argv []string, root string) ([]string, bool) {
+	if len(argv) < 2 || !shells[filepath.Base(argv[0])] {
+		return nil, false
+	}
+	flag := argv[1]
+	switch {
+	case strings.HasPrefix(flag, "-") && strings.Contains(flag, "c") && len(argv) >= 3:
+		script := argv[2]
+		// Other single-letter options (sh -ec, -xc) become a set line.
+		if opts := strings.ReplaceAll(strings.TrimPrefix(flag, "-"), "c", ""); opts != "" {
+			script = "set -" + opts + "\n" + script
+		}
+		return append([]string{"-c", script}, argv[3:]...), true
+	case !strings.HasPrefix(flag, "-"):
+		file := flag
+		if filepath.IsAbs(file) {
+			file = filepath.Join(root, file)
+		}
+		return append([]string{file}, argv[2:]...), true
+	}
+	return nil, false
+}
+
+// ports are every port a stand-in listens on: the container's ports and
+// its probes' (numbers or names of container ports).
+func (w *worker) ports(c *container) []string {
+	seen := map[int]bool{}
+	var out []string
+	add := func(n int) {
+		if n > 0 && !seen[n] {
+			seen[n] = true
+			out = append(out, strconv.Itoa(n))
+		}
+	}
+	for _, p := range c.spec.Ports {
+		if p.Protocol == "" || p.Protocol == corev1.ProtocolTCP {
+			add(int(p.ContainerPort))
+		}
+	}
+	for _, pr := range []*corev1.Probe{c.spec.ReadinessProbe, c.spec.LivenessProbe, c.spec.StartupProbe} {
+		if pr == nil {
+			continue
+		}
+		var port intstr.IntOrString
+		switch {
+		case pr.HTTPGet != nil:
+			port = pr.HTTPGet.Port
+		case pr.TCPSocket != nil:
+			port = pr.TCPSocket.Port
+		case pr.GRPC != nil:
+			add(int(pr.GRPC.Port))
+			continue
+		default:
+			continue
+		}
+		if n, err := w.port(c, port); err == nil {
+			add(n)
+		}
+	}
+	return out
 }
 
 // environment is what the kubelet would give the container.
@@ -449,6 +626,7 @@ func (w *worker) environment(c *container, img *image) ([]string, error) {
 		set(e.Name, v)
 	}
 	set("REHEARSE_POD_ADDRESS", w.local)
+	set("REHEARSE_IMAGE_ROOT", img.Root)
 	out := make([]string, 0, len(order))
 	for _, k := range order {
 		out = append(out, k+"="+vars[k])
@@ -686,8 +864,55 @@ func (w *worker) probeOnce(ctx context.Context, c *container, pr *corev1.Probe) 
 		}
 		conn.Close()
 		return true, ""
+	case pr.Exec != nil:
+		return w.execProbe(ctx, c, pr.Exec.Command)
+	case pr.GRPC != nil:
+		w.mu.Lock()
+		img := c.img
+		w.mu.Unlock()
+		if img == nil || img.StandIn == "" {
+			return false, "gRPC probes are run only against stand-ins by Rehearse's pod runtime"
+		}
+		// The stand-in speaks HTTP, not gRPC health: that it accepts on the
+		// port is what it can show.
+		conn, err := Dial(ctx, "tcp", net.JoinHostPort(w.podIP, strconv.Itoa(int(pr.GRPC.Port))))
+		if err != nil {
+			return false, err.Error()
+		}
+		conn.Close()
+		return true, ""
 	}
-	return false, "only httpGet and tcpSocket probes are run by Rehearse's pod runtime"
+	return false, "the probe has no handler (httpGet, tcpSocket, exec or grpc)"
+}
+
+// execProbe runs a probe's command in the container's image: a shell
+// script in Rehearse's shell, a program from the image's files. A stand-in
+// has no programs; its exec probes pass, as its HTTP ones do.
+func (w *worker) execProbe(ctx context.Context, c *container, command []string) (bool, string) {
+	w.mu.Lock()
+	img := c.img
+	w.mu.Unlock()
+	if img == nil {
+		return false, "the container has no image yet"
+	}
+	if _, isShell := shellArgs(command, img.Root); img.StandIn != "" && !isShell {
+		return true, ""
+	}
+	argv, path, dir, err := w.commandLine(c.spec.Name, command, nil, c.spec.WorkingDir, img)
+	if err != nil {
+		return false, err.Error()
+	}
+	env, err := w.environment(c, img)
+	if err != nil {
+		return false, err.Error()
+	}
+	cmd := exec.CommandContext(ctx, path, argv[1:]...)
+	cmd.Args[0], cmd.Dir, cmd.Env = argv[0], dir, env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return false, fmt.Sprintf("command %q: %v: %s", strings.Join(command, " "), err, strings.TrimSpace(string(out)))
+	}
+	return true, ""
 }
 
 // publishLoop writes the pod's status whenever it changes.
@@ -732,7 +957,15 @@ func (w *worker) publish(ctx context.Context) error {
 	st.HostIPs = []corev1.HostIP{{IP: "127.0.0.1"}}
 	st.PodIPs = []corev1.PodIP{{IP: w.podIP}}
 	st.StartTime = &w.startTime
-	st.ContainerStatuses = nil
+	st.ContainerStatuses, st.InitContainerStatuses = nil, nil
+	initFailed := false
+	for _, c := range w.inits {
+		st.InitContainerStatuses = append(st.InitContainerStatuses, c.status)
+		if t := c.status.State.Terminated; t != nil && t.ExitCode != 0 {
+			initFailed = true
+		}
+	}
+	initialized := w.initialized
 	allReady, anyRunning, allDone, anyFailed := true, false, true, false
 	for _, c := range w.containers {
 		cs := c.status
@@ -753,6 +986,10 @@ func (w *worker) publish(ctx context.Context) error {
 
 	policy := pod.Spec.RestartPolicy
 	switch {
+	case !initialized && initFailed && policy == corev1.RestartPolicyNever:
+		st.Phase = corev1.PodFailed
+	case !initialized:
+		st.Phase = corev1.PodPending
 	case anyRunning:
 		st.Phase = corev1.PodRunning
 	case allDone && policy == corev1.RestartPolicyNever && anyFailed:
@@ -767,7 +1004,11 @@ func (w *worker) publish(ctx context.Context) error {
 		ready = corev1.ConditionTrue
 	}
 	setCondition(st, corev1.PodScheduled, corev1.ConditionTrue, metav1.Now())
-	setCondition(st, corev1.PodInitialized, corev1.ConditionTrue, metav1.Now())
+	init := corev1.ConditionTrue
+	if !initialized {
+		init = corev1.ConditionFalse
+	}
+	setCondition(st, corev1.PodInitialized, init, metav1.Now())
 	setCondition(st, corev1.ContainersReady, ready, since)
 	setCondition(st, corev1.PodReady, ready, since)
 	pod.Status = *st

@@ -130,6 +130,25 @@ func (p *Process) Exited() error {
 	}
 }
 
+// ExitCode is the code the process exited with, once it has: as a shell
+// reports it, 128 plus the signal's number for a process a signal ended.
+// ok is false while it runs.
+func (p *Process) ExitCode() (code int, ok bool) {
+	select {
+	case <-p.done:
+	default:
+		return 0, false
+	}
+	st := p.cmd.ProcessState
+	if st == nil {
+		return 1, true // never started properly
+	}
+	if ws, isWait := st.Sys().(syscall.WaitStatus); isWait && ws.Signaled() {
+		return 128 + int(ws.Signal()), true
+	}
+	return st.ExitCode(), true
+}
+
 // LogTail returns the last n lines of the process's log.
 func (p *Process) LogTail(n int) string {
 	b, err := os.ReadFile(p.logPath)

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func sh(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	var out, errOut bytes.Buffer
+	code := runShell(args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestShellExitStatusIsTheScripts(t *testing.T) {
+	for _, tc := range []struct {
+		script string
+		code   int
+		out    string
+	}{
+		{"echo migrating; exit 0", 0, "migrating\n"},
+		{"echo failing >&2; exit 3", 3, ""},
+		{"false", 1, ""},
+		{`[ "$MODE" = ok ] && echo fine`, 0, "fine\n"},
+		{`[ "$MODE" = bad ]`, 1, ""},
+		{"for i in $(seq 3); do printf %s $i; done; echo", 0, "123\n"},
+		{"sleep 0.01; sleep 0.01s && echo slept", 0, "slept\n"},
+		{`test "$RANDOM" != "$RANDOM" && echo random`, 0, "random\n"},
+		{`echo "$1-$2"`, 0, "a-b\n"},
+	} {
+		args := []string{"-c", tc.script}
+		if strings.Contains(tc.script, "$1") {
+			args = append(args, "name", "a", "b")
+		}
+		code, out, _ := sh(t, map[string]string{"MODE": "ok"}, args...)
+		assert.Equal(t, tc.code, code, tc.script)
+		assert.Equal(t, tc.out, out, tc.script)
+	}
+}
+
+func TestShellNamesAMissingProgram(t *testing.T) {
+	code, _, errOut := sh(t, map[string]string{"REHEARSE_IMAGE_ROOT": t.TempDir()}, "-c", "echo start\npsql -c 'select 1'")
+	assert.Equal(t, 127, code)
+	assert.Contains(t, errOut, "2: psql: not found")
+	assert.Contains(t, errOut, "sleep")
+}
+
+func TestShellRunsTheImagesProgramsNotTheHosts(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "bin"), 0o755))
+	// The image's "ls" is a script of the image's own sh: run through
+	// the host's /bin/sh it still proves which file was chosen.
+	require.NoError(t, os.WriteFile(filepath.Join(root, "bin", "ls"), []byte("#!/bin/sh\necho image-ls\n"), 0o755))
+	code, out, _ := sh(t, map[string]string{"REHEARSE_IMAGE_ROOT": root, "PATH": "/bin"}, "-c", "ls")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "image-ls\n", out)
+	// uname is on the host but not in the image: not found.
+	code, _, errOut := sh(t, map[string]string{"REHEARSE_IMAGE_ROOT": root, "PATH": "/bin"}, "-c", "uname")
+	assert.Equal(t, 127, code)
+	assert.Contains(t, errOut, "uname: not found")
+}
+
+func TestShellWritesInsideTheImageRoot(t *testing.T) {
+	root := t.TempDir()
+	code, out, errOut := sh(t, map[string]string{"REHEARSE_IMAGE_ROOT": root}, "-c", "mkdir -p /data/x && touch /data/x/done && cat /data/x/done && echo ok")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "ok\n", out)
+	assert.FileExists(t, filepath.Join(root, "data", "x", "done"))
+}
+
+func TestShellScriptFileAndSyntaxError(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "job.sh")
+	require.NoError(t, os.WriteFile(f, []byte("echo \"from file $1\"\nexit 4\n"), 0o644))
+	code, out, _ := sh(t, nil, f, "arg")
+	assert.Equal(t, 4, code)
+	assert.Equal(t, "from file arg\n", out)
+	code, _, errOut := sh(t, nil, "-c", "if then fi")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "sh:")
+}
+
+func TestStandInAnswersLikeTheImage(t *testing.T) {
+	s := newStandIn(standInConfig{Image: "ghcr.io/acme/web:1.4.2", Pod: "web-abc", Behaviour: Behaviour{ErrorRate: 0.25}})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	codes := map[int]int{}
+	for range 8 {
+		resp, err := http.Get(srv.URL + "/any/path")
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+		assert.Contains(t, string(body), "stand-in for ghcr.io/acme/web:1.4.2, version 1.4.2, pod web-abc")
+		assert.Equal(t, "1.4.2", resp.Header.Get("X-Version"))
+	}
+	assert.Equal(t, map[int]int{200: 6, 500: 2}, codes, "a 25%% error rate fails exactly 2 of 8")
+	resp, err := http.Get(srv.URL + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(metrics), `http_requests_total{code="200",version="1.4.2"} 6`)
+	assert.Contains(t, string(metrics), `http_requests_total{code="500",version="1.4.2"} 2`)
+	assert.Contains(t, string(metrics), `http_request_duration_seconds_bucket{code="200",version="1.4.2",le="0.005"}`)
+}
+
+func TestStandInProbesFollowReadiness(t *testing.T) {
+	for _, notReady := range []bool{false, true} {
+		s := newStandIn(standInConfig{Image: "nginx", Behaviour: Behaviour{NotReady: notReady}})
+		srv := httptest.NewServer(s)
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/healthz", nil)
+		req.Header.Set("User-Agent", "kube-probe/1.37")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		want := http.StatusOK
+		if notReady {
+			want = http.StatusServiceUnavailable
+		}
+		assert.Equal(t, want, resp.StatusCode, "notReady=%v", notReady)
+		srv.Close()
+	}
+	assert.Equal(t, "latest", tag("nginx"))
+	assert.Equal(t, "latest", tag("localhost:5000/app"), "a registry port is not a tag")
+	assert.Equal(t, "2.1", tag("localhost:5000/app:2.1"))
+}
+
+func TestStandInConfigRejectsMalformedEnvironment(t *testing.T) {
+	t.Setenv("REHEARSE_STAND_IN_PORTS", "80,http")
+	assert.ErrorContains(t, standInConfigFromEnv().Err, `"http" is not a port`)
+	t.Setenv("REHEARSE_STAND_IN_PORTS", "80, 8080")
+	t.Setenv("REHEARSE_STAND_IN_BEHAVIOUR", `{"latency": 5}`)
+	assert.ErrorContains(t, standInConfigFromEnv().Err, "REHEARSE_STAND_IN_BEHAVIOUR")
+	t.Setenv("REHEARSE_STAND_IN_BEHAVIOUR", `{"latency": "5ms", "exitAfter": "1s", "exitCode": 3}`)
+	c := standInConfigFromEnv()
+	require.NoError(t, c.Err)
+	assert.Equal(t, []int{80, 8080}, c.Ports)
+	assert.Equal(t, 3, c.Behaviour.ExitCode)
+}
+
+func TestStandInListensOnEveryPort(t *testing.T) {
+	ports := []int{}
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+		ln.Close()
+	}
+	stop := make(chan os.Signal)
+	done := make(chan error)
+	go func() { done <- runStandIn(standInConfig{Address: "127.0.0.1", Image: "redis:7", Ports: ports}, stop) }()
+	for _, p := range ports {
+		require.Eventually(t, func() bool {
+			c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		}, 5*time.Second, 10*time.Millisecond)
+	}
+	close(stop)
+	require.NoError(t, <-done)
+}

@@ -1,0 +1,157 @@
+package podruntime_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/rehearse/rehearse/clusters/kwok"
+	"github.com/rehearse/rehearse/clusters/podruntime"
+	"github.com/rehearse/rehearse/internal/await"
+	"github.com/rehearse/rehearse/internal/binaries"
+)
+
+func plainPod(name string, policy corev1.RestartPolicy, inits []corev1.Container, containers ...corev1.Container) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"test": "standin"}},
+		Spec: corev1.PodSpec{RestartPolicy: policy, TerminationGracePeriodSeconds: ptr.To[int64](1),
+			InitContainers: inits, Containers: containers}}
+}
+
+func script(name, image, sh string) corev1.Container {
+	return corev1.Container{Name: name, Image: image, Command: []string{"/bin/sh", "-c", sh},
+		Env: []corev1.EnvVar{{Name: "GREETING", Value: "hello"}}}
+}
+
+func podIn(cs kubernetes.Interface, name string, ok func(*corev1.Pod) (bool, string)) func(context.Context) await.Result {
+	return func(ctx context.Context) await.Result {
+		p, err := cs.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		if done, saw := ok(p); done {
+			return await.Passed("%s", saw)
+		}
+		return await.Waiting("%s is %s %+v %+v", name, p.Status.Phase, p.Status.InitContainerStatuses, p.Status.ContainerStatuses)
+	}
+}
+
+func TestStandInsScriptsAndInitContainers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane and builds rehearse-container")
+	}
+	ctx := context.Background()
+	helper, err := podruntime.BuildHelper(ctx, &binaries.Cache{Root: t.TempDir()})
+	require.NoError(t, err)
+	standIns := &podruntime.StandIns{}
+	require.NoError(t, standIns.Declare("docker.io/*"))
+	require.NoError(t, standIns.SetBehaviour("nginx:1.27", podruntime.StandInBehaviour{ErrorRate: 0.5}))
+	p, err := kwok.New(kwok.WithPodRuntime(podruntime.Options{StandIns: standIns, Helper: helper,
+		PullBackoff: time.Second, CrashBackoff: time.Second}))
+	require.NoError(t, err)
+	c, err := p.Create(ctx, "standins")
+	require.NoError(t, err)
+	defer c.Delete(ctx)
+	cs, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	pods := cs.CoreV1().Pods("default")
+
+	// A stood-in web server: ready through its probes, answering as the image.
+	web := corev1.Container{Name: "web", Image: "nginx:1.27", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 80}},
+		ReadinessProbe: &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
+			HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}}},
+		LivenessProbe: &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
+			Exec: &corev1.ExecAction{Command: []string{"nginx", "-t"}}}}}
+	_, err = pods.Create(ctx, plainPod("web", corev1.RestartPolicyAlways,
+		[]corev1.Container{script("migrate", "busybox:1.36", `echo "$GREETING from init"; sleep 0.2`)}, web), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "web ready", 30*time.Second, podIn(cs, "web", func(p *corev1.Pod) (bool, string) {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return true, "ready"
+			}
+		}
+		return false, ""
+	}))
+	require.NoError(t, err)
+	pod, err := pods.Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Len(t, pod.Status.InitContainerStatuses, 1)
+	init := pod.Status.InitContainerStatuses[0]
+	require.NotNil(t, init.State.Terminated)
+	assert.Equal(t, int32(0), init.State.Terminated.ExitCode)
+	assert.Equal(t, "rehearse.dev/stand-in/nginx:1.27", pod.Status.ContainerStatuses[0].ImageID)
+	client := &http.Client{Transport: &http.Transport{DialContext: podruntime.Dial}}
+	codes := map[int]int{}
+	for range 4 {
+		resp, err := client.Get("http://" + pod.Status.PodIP + ":80/")
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+		assert.Contains(t, string(body), "stand-in for nginx:1.27, version 1.27, pod web")
+	}
+	assert.Equal(t, map[int]int{200: 2, 500: 2}, codes, "the tag's declared 50% error rate")
+	events, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=web"})
+	require.NoError(t, err)
+	var said []string
+	for _, e := range events.Items {
+		said = append(said, e.Message)
+	}
+	assert.Contains(t, strings.Join(said, "\n"), `stand-in for nginx:1.27 (Rehearse's stand-in program; declared by "docker.io/*")`)
+
+	// Scripts decide by their exit code: a Job-like pod succeeds or fails.
+	_, err = pods.Create(ctx, plainPod("job-ok", corev1.RestartPolicyNever, nil,
+		script("run", "busybox", `for i in $(seq 3); do echo step $i; done; exit 0`)), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, plainPod("job-fail", corev1.RestartPolicyNever, nil,
+		script("run", "busybox", `echo "$GREETING"; exit 3`)), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, plainPod("init-fail", corev1.RestartPolicyNever,
+		[]corev1.Container{script("check", "busybox", "exit 1")}, script("never", "busybox", "echo must not run")), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "job-ok Succeeded", 30*time.Second, podIn(cs, "job-ok", func(p *corev1.Pod) (bool, string) {
+		return p.Status.Phase == corev1.PodSucceeded, string(p.Status.Phase)
+	}))
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "job-fail Failed with 3", 30*time.Second, podIn(cs, "job-fail", func(p *corev1.Pod) (bool, string) {
+		if p.Status.Phase != corev1.PodFailed || len(p.Status.ContainerStatuses) == 0 || p.Status.ContainerStatuses[0].State.Terminated == nil {
+			return false, ""
+		}
+		return p.Status.ContainerStatuses[0].State.Terminated.ExitCode == 3, "exit 3"
+	}))
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "init-fail Failed before its container", 30*time.Second, podIn(cs, "init-fail", func(p *corev1.Pod) (bool, string) {
+		if p.Status.Phase != corev1.PodFailed {
+			return false, ""
+		}
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && w.Reason == "PodInitializing", "container never started"
+	}))
+	require.NoError(t, err)
+
+	// An image neither in a registry nor declared is never stood in.
+	_, err = pods.Create(ctx, plainPod("undeclared", corev1.RestartPolicyAlways, nil,
+		corev1.Container{Name: "app", Image: "gcr.io/acme/app:2"}), metav1.CreateOptions{})
+	require.NoError(t, err)
+	res, err := await.Eventually(ctx, "undeclared fails to pull", 30*time.Second, podIn(cs, "undeclared", func(p *corev1.Pod) (bool, string) {
+		for _, s := range p.Status.ContainerStatuses {
+			if w := s.State.Waiting; w != nil && w.Reason == "ErrImagePull" {
+				return true, w.Message
+			}
+		}
+		return false, ""
+	}))
+	require.NoError(t, err)
+	assert.Contains(t, res.Saw, `declare it stood in (Given images matching "gcr.io/acme/app*" are stood in)`)
+}
