@@ -89,6 +89,7 @@ type Environment struct {
 	registryErr       error
 	registry          *registry.Server
 	mirrors           *loopback.Rewriter
+	standIns          *podruntime.StandIns // images run by the stand-in; each scenario resets it
 	registryPasswords map[string]string
 	workDir           string
 	images            *imageCache // built from fixtures, shared by the run's lanes
@@ -180,7 +181,7 @@ func NewEnvironment(opts EnvOptions) (*Environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Environment{opts: opts, timings: map[string]time.Duration{}, scale: scale, mirrors: loopback.NewRewriter(),
+	return &Environment{opts: opts, timings: map[string]time.Duration{}, scale: scale, mirrors: loopback.NewRewriter(), standIns: &podruntime.StandIns{},
 		images: &imageCache{built: map[string]*imageBuild{}, log: opts.Log}, namespaces: map[string]bool{}, extra: map[string]clusters.Cluster{},
 		addresses: &podruntime.AddressPool{}}, nil
 }
@@ -370,12 +371,18 @@ func (e *Environment) start(ctx context.Context) error {
 		cache = &binaries.Cache{Root: root, Log: e.opts.Log}
 	}
 	e.cache = cache
+	// The stand-in and shell program for containers: built once per
+	// machine (about 25 s), before the stack's start is timed.
+	helper, err := podruntime.BuildHelper(ctx, cache)
+	if err != nil {
+		return err
+	}
 	if err := e.StartRegistry(); err != nil {
 		return fmt.Errorf("starting the registry: %w", err)
 	}
 	provider, err := backends.Open(e.opts.Backend, backends.Config{Cache: cache, Log: e.opts.Log,
 		Kubeconfig: e.opts.Kubeconfig, Context: e.opts.Context, NodeImage: e.opts.NodeImage,
-		PodRuntime: &podruntime.Options{Mirrors: e.mirrors, Log: e.opts.Log, Addresses: e.addresses,
+		PodRuntime: &podruntime.Options{Mirrors: e.mirrors, StandIns: e.standIns, Helper: helper, Log: e.opts.Log, Addresses: e.addresses,
 			Credentials: map[string]podruntime.Credential{e.registry.Host(): {Username: registryNodes, Password: e.registryPasswords[registryNodes]}}}})
 	if err != nil {
 		return err

@@ -60,6 +60,7 @@ func (m *stepMatcher) match(text string) []StepDef {
 func (w *World) definitions() []StepDef {
 	var defs []StepDef
 	defs = append(defs, w.gitSteps()...)
+	defs = append(defs, w.projectSteps()...)
 	defs = append(defs, w.applicationSteps()...)
 	defs = append(defs, w.clusterSteps()...)
 	defs = append(defs, w.syncSteps()...)

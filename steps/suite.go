@@ -23,11 +23,15 @@ import (
 
 // RunOptions select features and where results go.
 type RunOptions struct {
-	Paths   []string // feature files or directories
-	Tags    string   // godog tag expression, e.g. "@flow-2 && ~@slow"
-	Env     EnvOptions
-	Formats []string // godog formatter specs: "pretty", "cucumber:path", "junit:path"
-	Output  io.Writer
+	Paths []string // feature files or directories
+	// ProjectDir is where a scenario's relative paths (folders, files) are
+	// looked for when they are not beside the feature file: the user's
+	// project root. Default: the working directory.
+	ProjectDir string
+	Tags       string // godog tag expression, e.g. "@flow-2 && ~@slow"
+	Env        EnvOptions
+	Formats    []string // godog formatter specs: "pretty", "cucumber:path", "junit:path"
+	Output     io.Writer
 	// T runs each scenario as a Go subtest when the suite runs under go test.
 	T *testing.T
 	// Parallel is how many scenarios run at once, each in its own lane: a
@@ -197,6 +201,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				w.scenario = s.Name
 				w.started = time.Now()
 				w.featureDir = filepath.Dir(s.Uri)
+				w.projectDir = orDefault(opts.ProjectDir, ".")
 				mu.Lock()
 				starts[s.Id] = time.Now()
 				mu.Unlock()

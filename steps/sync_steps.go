@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/fixtures"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/fixtures/values"
 	"github.com/rehearse/rehearse/fixtures/workspace"
@@ -27,7 +27,7 @@ import (
 func (w *World) syncSteps() []StepDef {
 	return []StepDef{
 		{Pattern: `^the admin applies the Application "([^"]*)"$`,
-			Doc:     "Applies an Application YAML file (path relative to the feature file), repoURLs rewritten like the inline form.",
+			Doc:     "Applies an Application YAML file (path relative to the feature file, else to the directory Rehearse runs in), repoURLs rewritten like the inline form.",
 			Example: `Given the admin applies the Application "applications/q-sign-auto.yaml"`,
 			Fn:      w.applyApplicationFile},
 		{Pattern: `^the developer sets "([^"]*)" to "([^"]*)" in "([^"]*)" of "([^"]*)" and pushes "([^"]*)"$`,
@@ -110,9 +110,9 @@ func (w *World) syncSteps() []StepDef {
 }
 
 func (w *World) applyApplicationFile(ctx context.Context, file string) error {
-	full := file
-	if !filepath.IsAbs(file) {
-		full = filepath.Join(w.featureDir, file)
+	full, err := fixtures.Locate(file, w.featureDir, w.projectDir)
+	if err != nil {
+		return fmt.Errorf("the Application file: %w", err)
 	}
 	b, err := os.ReadFile(full)
 	if err != nil {

@@ -53,6 +53,8 @@ type World struct {
 	newNamespaces map[string]bool   // namespaces that did not exist when the scenario began
 	lastErr       error             // outcome of the last "tries to" step
 	featureDir    string            // directory of the running feature file
+	projectDir    string            // the user's project root (RunOptions.ProjectDir)
+	standInsSet   bool              // the scenario declared stand-ins (reset at its end)
 	lastPush      pushEvent         // the scenario's latest push, for "after the push" checks
 	commits       map[string]string // commit message -> SHA of the scenario's pushes ("initial <repo>" too)
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rehearse/rehearse/clusters/kwok"
+	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/internal/binaries"
@@ -49,6 +50,9 @@ func prepareCmd(ctx context.Context, args []string) int {
 			break
 		}
 		_, err = cache.Ensure(ctx, r)
+	}
+	if err == nil {
+		_, err = podruntime.BuildHelper(ctx, cache)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rehearse prepare:", err)
