@@ -21,6 +21,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage: rehearse <command> [flags]
 
 commands:
+  init     write a rehearsal project (a feature, Git content, an Application) to start from
   run      run feature files (default: features/) and write a report
   nightly  run every feature on each Argo CD line, add the runs to the history, draw the trend and version matrix
   soak     run the features N times back to back (--runs) and list every failure with its run's report
@@ -37,6 +38,8 @@ func run(ctx context.Context, args []string) int {
 		return 2
 	}
 	switch args[0] {
+	case "init":
+		return initCmd(args[1:])
 	case "prepare":
 		return prepareCmd(ctx, args[1:])
 	case "run":
