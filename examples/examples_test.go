@@ -32,8 +32,10 @@ func TestExamples(t *testing.T) {
 			res, err := steps.Run(context.Background(), steps.RunOptions{
 				Paths: []string{features}, ProjectDir: dir,
 				Formats: append([]string{"progress"}, run.Formats()...),
-				Env:     steps.EnvOptions{Log: log.New(os.Stderr, "rehearse: ", log.Ltime)},
-				T:       t,
+				// The seed's time scale, as rehearse run's default: Argo CD
+				// polls every 3 s instead of 3 minutes.
+				Env: steps.EnvOptions{TimeScale: 60, Log: log.New(os.Stderr, "rehearse: ", log.Ltime)},
+				T:   t,
 				// One lane: go test runs this package beside features/,
 				// whose lanes already take the machine's cores.
 				Parallel: 1,
