@@ -103,6 +103,11 @@ func describePod(p *corev1.Pod, events []corev1.Event) []string {
 		switch {
 		case c.State.Waiting != nil:
 			lines = append(lines, fmt.Sprintf("    container %s (%s): waiting: %s%s", c.Name, c.Image, c.State.Waiting.Reason, colonMessage(c.State.Waiting.Message)))
+			// A crash loop's reason is the last run's end: its exit code and
+			// the end of its log.
+			if t := c.LastTerminationState.Terminated; t != nil {
+				lines = append(lines, fmt.Sprintf("      last run exited %d: %s%s", t.ExitCode, t.Reason, colonMessage(t.Message)))
+			}
 		case c.State.Terminated != nil && c.State.Terminated.ExitCode != 0:
 			lines = append(lines, fmt.Sprintf("    container %s (%s): exited %d: %s%s", c.Name, c.Image, c.State.Terminated.ExitCode, c.State.Terminated.Reason, colonMessage(c.State.Terminated.Message)))
 		case c.State.Running != nil && !c.Ready:

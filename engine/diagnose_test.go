@@ -59,3 +59,16 @@ func TestDiagnoseNamesWhatIsNotHealthyAndWhy(t *testing.T) {
 	healthy := &Application{Name: "ok", Status: ApplicationStatus{Health: HealthStatus{Status: "Healthy"}}}
 	assert.Empty(t, diagnose(context.Background(), kube, healthy))
 }
+
+func TestDiagnoseGivesACrashLoopsLastRun(t *testing.T) {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "web-1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning,
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "nginx", Image: "nginx:1.27",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 20s"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error",
+				Message: "stand-in: listen tcp 127.77.0.9:80: bind: address already in use"}}}}}}
+	assert.Equal(t, []string{
+		"  pod web/web-1: Running",
+		"    container nginx (nginx:1.27): waiting: CrashLoopBackOff: back-off 20s",
+		"      last run exited 1: Error: stand-in: listen tcp 127.77.0.9:80: bind: address already in use",
+	}, describePod(p, nil))
+}
