@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing/fstest"
@@ -159,8 +160,13 @@ func (w *World) mapHarbor(ctx context.Context, host string) error {
 	if err := w.rewriter.Map("http://"+host+"/", to); err != nil {
 		return err
 	}
-	reg.Reset()
-	w.harbor = host
+	// The registry starts empty for the scenario once; a second host
+	// mapped to it must not empty it again.
+	if w.harbor == "" {
+		reg.Reset()
+		w.harbor = host
+	}
+	w.registryHosts = append(w.registryHosts, host)
 	return nil
 }
 
@@ -206,8 +212,7 @@ func (w *World) prebuiltImage(ctx context.Context, reference, fixture string) er
 }
 
 func (w *World) pushPrebuilt(ctx context.Context, reference, fixture, behaviour string) error {
-	reg, err := w.registry()
-	if err != nil {
+	if _, err := w.registry(); err != nil {
 		return err
 	}
 	tag := tagOf(reference)
@@ -220,6 +225,16 @@ func (w *World) pushPrebuilt(ctx context.Context, reference, fixture, behaviour 
 	}
 	if want := w.harbor + "/" + reference; ref != want {
 		return fmt.Errorf("the %s fixture's pipeline builds %s, not %s", fixture, ref, want)
+	}
+	return w.pushImage(ctx, reference, img)
+}
+
+// pushImage pushes img to the scenario's registry as reference
+// (project/repo:tag) and waits for the registry's scan of it.
+func (w *World) pushImage(ctx context.Context, reference string, img v1.Image) error {
+	reg, err := w.registry()
+	if err != nil {
+		return err
 	}
 	local, err := name.ParseReference(reg.Host()+"/"+reference, name.Insecure)
 	if err != nil {
@@ -715,21 +730,47 @@ func (w *World) emailSubject(ctx context.Context, template, subject string) erro
 }
 
 // prebuild builds a fixture released as version (with behaviour.json
-// replaced unless behaviour is empty) once per run; callers asking for an
-// image being built wait for that build. A failed build is forgotten, so
-// the next caller tries again and reports its own error.
+// replaced unless behaviour is empty) once per run.
 func (e *Environment) prebuild(ctx context.Context, fixture, version, behaviour string) (v1.Image, string, error) {
-	key := fixture + "@" + version + "\x00" + behaviour
+	return e.buildOnce(ctx, fixture+"@"+version+"\x00"+behaviour, fmt.Sprintf("the %s fixture's build of %s", fixture, version),
+		func(ctx context.Context) (v1.Image, string, error) {
+			return e.buildFixture(ctx, fixture, version, behaviour)
+		})
+}
+
+// buildFolder builds a user's Go service folder as version once per run
+// (the folder's content as it is when first asked).
+func (e *Environment) buildFolder(ctx context.Context, dir, version string) (v1.Image, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	img, _, err := e.buildOnce(ctx, "folder:"+abs+"@"+version, "the build of "+dir,
+		func(ctx context.Context) (v1.Image, string, error) {
+			start := time.Now()
+			img, err := ci.BuildGoFolder(ctx, abs, version)
+			if err == nil {
+				e.images.logf("built %s as %s in %s", dir, version, time.Since(start).Round(time.Millisecond))
+			}
+			return img, "", err
+		})
+	return img, err
+}
+
+// buildOnce runs build once per key for the whole run; callers asking for
+// an image being built wait for that build. A failed build is forgotten, so
+// the next caller tries again and reports its own error.
+func (e *Environment) buildOnce(ctx context.Context, key, what string, build func(context.Context) (v1.Image, string, error)) (v1.Image, string, error) {
 	e.images.mu.Lock()
 	if b, ok := e.images.built[key]; ok {
 		e.images.mu.Unlock()
 		select {
 		case <-b.done:
 		case <-ctx.Done():
-			return nil, "", fmt.Errorf("waiting for the %s fixture's build of %s: %w", fixture, version, ctx.Err())
+			return nil, "", fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 		}
 		if b.err != nil {
-			return e.prebuild(ctx, fixture, version, behaviour)
+			return e.buildOnce(ctx, key, what, build)
 		}
 		return b.image, b.ref, nil
 	}
@@ -737,7 +778,7 @@ func (e *Environment) prebuild(ctx context.Context, fixture, version, behaviour 
 	e.images.built[key] = b
 	e.images.mu.Unlock()
 	defer close(b.done)
-	b.image, b.ref, b.err = e.buildFixture(ctx, fixture, version, behaviour)
+	b.image, b.ref, b.err = build(ctx)
 	if b.err != nil {
 		e.images.mu.Lock()
 		delete(e.images.built, key)

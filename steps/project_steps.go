@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cucumber/godog"
@@ -25,6 +26,17 @@ func (w *World) projectSteps() []StepDef {
 				"in Applications and for Argo CD, reach the local server instead. Unmapped non-loopback URLs are refused.",
 			Example: `Given "https://git.example.com" is served by the local Git server`,
 			Fn:      w.mapGitHost},
+		{Pattern: `^"([^"]*)" is served by the local registry$`,
+			Doc: "Maps a registry host (host or host:port, as image references name it) to the scenario's registry: the nodes pull " +
+				"from it and pushes reach it. Several hosts may be mapped; the first one empties the registry for the scenario.",
+			Example: `Given "registry.example.com" is served by the local registry`,
+			Fn:      w.mapRegistryHost},
+		{Pattern: `^the registry holds "([^"]*)" built from the folder "([^"]*)"$`,
+			Doc: "Builds the Go main package in the folder (relative to the feature file, else the project root; its own module) " +
+				"as a static binary on an empty base, entrypoint /usr/local/bin/<folder name>, pushes it as " +
+				"[mapped host/]project/repository:tag and waits for the registry's scan. A project that does not exist is created private.",
+			Example: `Given the registry holds "registry.example.com/team/api:v2" built from the folder "services/api"`,
+			Fn:      w.imageFromFolder},
 		{Pattern: `^images matching "([^"]*)" are stood in$`,
 			Doc: "Containers whose image matches (\"*\" matches anything, \"/\" included; \"nginx\" is also docker.io/library/nginx) run " +
 				"Rehearse's stand-in instead of a pulled image: HTTP 200 on every container and probe port, /metrics, probes pass, " +
@@ -93,4 +105,58 @@ func (w *World) undoStandIns() {
 	}
 	w.standInsSet = true
 	w.undo = append(w.undo, func(context.Context) error { w.env.standIns.Reset(); return nil })
+}
+
+// registryReference splits "host/project/repo:tag" (host one of the
+// scenario's mapped registry hosts) or "project/repo:tag" (under the first
+// mapped host) into the repository path and tag.
+func (w *World) registryReference(reference string) (repoPath, tag string, err error) {
+	if len(w.registryHosts) == 0 {
+		return "", "", fmt.Errorf(`no registry host mapped yet: add "Given \"registry.example.com\" is served by the local registry"`)
+	}
+	path := reference
+	if first, rest, ok := strings.Cut(reference, "/"); ok && strings.ContainsAny(first, ".:") {
+		if !slices.Contains(w.registryHosts, first) {
+			return "", "", fmt.Errorf("%q: the registry host %s is not mapped (mapped: %s)", reference, first, strings.Join(w.registryHosts, ", "))
+		}
+		path = rest
+	}
+	i := strings.LastIndex(path, ":")
+	if i < 0 || !strings.Contains(path, "/") || i < strings.LastIndex(path, "/") {
+		return "", "", fmt.Errorf("%q: give project/repository:tag", reference)
+	}
+	return path[:i], path[i+1:], nil
+}
+
+func (w *World) mapRegistryHost(ctx context.Context, host string) error {
+	return w.mapHarbor(ctx, host)
+}
+
+func (w *World) imageFromFolder(ctx context.Context, reference, folder string) error {
+	repoPath, tag, err := w.registryReference(reference)
+	if err != nil {
+		return err
+	}
+	dir, err := fixtures.Locate(folder, w.featureDir, w.projectDir)
+	if err != nil {
+		return fmt.Errorf("the folder of %s: %w", reference, err)
+	}
+	reg, err := w.registry()
+	if err != nil {
+		return err
+	}
+	project, _, _ := strings.Cut(repoPath, "/")
+	if !reg.HasProject(project) {
+		// Harbor pushes need a project; one the scenario did not create is
+		// created private, readable by the nodes, and said in the report.
+		if err := w.createProject(ctx, project); err != nil {
+			return err
+		}
+		w.note("registry project %q created for %s (private; the nodes pull with their own login)", project, reference)
+	}
+	img, err := w.env.buildFolder(ctx, dir, tag)
+	if err != nil {
+		return err
+	}
+	return w.pushImage(ctx, repoPath+":"+tag, img)
 }

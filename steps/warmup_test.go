@@ -3,6 +3,7 @@ package steps
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -72,6 +73,11 @@ func TestImagesToBuildFindsTheFeaturesImages(t *testing.T) {
 	assert.Equal(t, imageRequest{fixture: "q-sign-app", version: "v1.0.0"}, images[0])
 	for _, d := range Catalogue() {
 		if d.Pattern == prebuiltStep.String() || d.Pattern == prebuiltBehaviourStep.String() {
+			continue
+		}
+		// A folder build is not warmed up: the scenario resolves its path
+		// (beside the feature file, else the project root) and builds it then.
+		if strings.Contains(d.Pattern, "built from the folder") {
 			continue
 		}
 		assert.NotContains(t, d.Pattern, "^the registry holds \"", "a prebuilt-image step the warm-up does not know: %s", d.Pattern)

@@ -58,15 +58,16 @@ type World struct {
 	lastPush      pushEvent         // the scenario's latest push, for "after the push" checks
 	commits       map[string]string // commit message -> SHA of the scenario's pushes ("initial <repo>" too)
 
-	harbor       string                        // the seed's registry host, once mapped
-	ci           *ci.Runner                    // the scenario's Jenkins
-	appPush      pushEvent                     // the developer's last push to an app repository
-	lastBuild    ci.BuildView                  // the build the last "Jenkins build ... has" step saw end
-	podRecorders map[string]*podwatch.Recorder // by "cluster/namespace": destinations of applied Applications
-	notes        []string                      // measurements for the report
-	undo         []func(context.Context) error // shared settings to restore, last first
-	integration  *integrationRun               // the last integration test run
-	mr           *gitserver.MergeRequest       // the scenario's merge request
+	harbor        string                        // the seed's registry host (the first mapped), once mapped
+	registryHosts []string                      // every host mapped to the local registry
+	ci            *ci.Runner                    // the scenario's Jenkins
+	appPush       pushEvent                     // the developer's last push to an app repository
+	lastBuild     ci.BuildView                  // the build the last "Jenkins build ... has" step saw end
+	podRecorders  map[string]*podwatch.Recorder // by "cluster/namespace": destinations of applied Applications
+	notes         []string                      // measurements for the report
+	undo          []func(context.Context) error // shared settings to restore, last first
+	integration   *integrationRun               // the last integration test run
+	mr            *gitserver.MergeRequest       // the scenario's merge request
 
 	prom          *prometheus                   // the scenario's Prometheus
 	users         map[string]*traffic.Generator // the seed's Users, by Service or HTTPRoute

@@ -61,3 +61,12 @@ Feature: A web front end on a public image, deployed by Argo CD
     Given images matching "busybox*" are stood in
     When the admin applies the Application "applications/web.yaml"
     Then within 60s a pod of deployment "web" in "web" is waiting with "ErrImagePull" mentioning "declare it stood in"
+
+  Scenario: The team's own API, built from its folder, is deployed and answers
+    Given "registry.example.com" is served by the local registry
+    And the registry holds "registry.example.com/team/api:v2" built from the folder "services/api"
+    When the admin applies the Application "applications/api.yaml"
+    Then within 60s the application "api" is "Synced" and "Healthy"
+    When users send 20 requests per second to the Service "api" in "api"
+    Then within 10s the users' requests to "api" reach only "2.0.0"
+    And none of the users' requests to "api" has failed
