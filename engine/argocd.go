@@ -163,7 +163,7 @@ func Prepare(ctx context.Context, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range []binaries.Recipe{HelmRecipe(s.Line), ArgoCDRecipe(s.Line), RolloutsRecipe(DefaultRolloutsVersion)} {
+	for _, r := range []binaries.Recipe{HelmRecipe(s.Line), KustomizeRecipe(s.Line), ArgoCDRecipe(s.Line), RolloutsRecipe(DefaultRolloutsVersion)} {
 		if _, err := s.Cache.Ensure(ctx, r); err != nil {
 			return err
 		}
@@ -355,6 +355,7 @@ func (e *Engine) start(ctx context.Context) error {
 	}
 	argoBin := e.settings.Cache.BinDir(ArgoCDRecipe(e.settings.Line))
 	helmBin := e.settings.Cache.BinDir(HelmRecipe(e.settings.Line))
+	kustomizeBin := e.settings.Cache.BinDir(KustomizeRecipe(e.settings.Line))
 	e.argocd = filepath.Join(argoBin, "argocd")
 	// git-verify-wrapper.sh must be on PATH even with GPG off, or every
 	// manifest generation fails with "permission denied".
@@ -393,7 +394,7 @@ func (e *Engine) start(ctx context.Context) error {
 		"HOME=" + filepath.Join(e.dir, "home"),
 		// argoBin too: the repo-server points GIT_ASKPASS at "argocd" to hand
 		// repository credentials to git.
-		"PATH=" + helmBin + ":" + argoBin + ":" + filepath.Join(e.dir, "bin") + ":" + os.Getenv("PATH"),
+		"PATH=" + helmBin + ":" + kustomizeBin + ":" + argoBin + ":" + filepath.Join(e.dir, "bin") + ":" + os.Getenv("PATH"),
 		"GIT_CONFIG_NOSYSTEM=1",
 		// The repo-server hands credentials to git through a Unix socket
 		// whose default path is the fixed /tmp/reposerver-ask-pass.sock:

@@ -12,6 +12,7 @@ type Line struct {
 	ArgoCD    string // module version, e.g. v3.2.11
 	Helm      string // the Helm CLI that line drives
 	HelmMajor int    // 3 or 4: selects helm.sh/helm/v3 or /v4
+	Kustomize string // the kustomize CLI on the repo-server's PATH
 	Toolchain string // GOTOOLCHAIN for the build, when upstream needs a newer Go
 }
 
@@ -29,8 +30,8 @@ const NewestArgoCDVersion = "v3.6.1"
 // Helm versions are the ones each line's hack/tool-versions.sh pins; Argo
 // CD 3.6 drives only the Helm v4 CLI.
 var knownLines = map[string]Line{
-	"v3.2.11": {ArgoCD: "v3.2.11", Helm: "v3.18.4", HelmMajor: 3},
-	"v3.6.1":  {ArgoCD: "v3.6.1", Helm: "v4.3.1", HelmMajor: 4, Toolchain: "go1.27.3"},
+	"v3.2.11": {ArgoCD: "v3.2.11", Helm: "v3.18.4", HelmMajor: 3, Kustomize: "v5.7.1"},
+	"v3.6.1":  {ArgoCD: "v3.6.1", Helm: "v4.3.1", HelmMajor: 4, Kustomize: "v5.8.1", Toolchain: "go1.27.3"},
 }
 
 // LineFor returns the known line for an Argo CD version ("v3.6.1" or "3.6.1").
@@ -72,6 +73,19 @@ func HelmRecipe(l Line) binaries.Recipe {
 		Commands: []binaries.Command{{Package: mod + "/cmd/helm", Binary: "helm"}},
 		LDFlags:  "-s -w -X " + mod + "/internal/version.version=" + l.Helm,
 		Estimate: "2 to 4 minutes",
+	}
+}
+
+// KustomizeRecipe builds the kustomize CLI the repo-server runs for
+// kustomization.yaml sources (`kustomize build`). Argo CD's images ship the
+// standalone CLI, not kubectl's built-in kustomize.
+func KustomizeRecipe(l Line) binaries.Recipe {
+	const mod = "sigs.k8s.io/kustomize/kustomize/v5"
+	return binaries.Recipe{
+		Name: "kustomize", Module: mod, Version: l.Kustomize, Toolchain: l.Toolchain,
+		Commands: []binaries.Command{{Package: mod, Binary: "kustomize"}},
+		LDFlags:  "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=kustomize/" + l.Kustomize,
+		Estimate: "1 to 2 minutes",
 	}
 }
 
