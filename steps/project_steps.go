@@ -10,6 +10,7 @@ import (
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/fixtures"
+	"github.com/rehearse/rehearse/fixtures/helmrepo"
 )
 
 // projectSteps bring a user's own project in: Git content from their
@@ -37,6 +38,12 @@ func (w *World) projectSteps() []StepDef {
 				"[mapped host/]project/repository:tag and waits for the registry's scan. A project that does not exist is created private.",
 			Example: `Given the registry holds "registry.example.com/team/api:v2" built from the folder "services/api"`,
 			Fn:      w.imageFromFolder},
+		{Pattern: `^the Helm repository "([^"]*)" serves the charts in "([^"]*)"$`,
+			Doc: "Packages every chart in the folder (the folder itself if it is a chart, else each directory with a Chart.yaml, and any .tgz) " +
+				"and serves them with an index.yaml as a Helm repository on 127.0.0.1; the repository's URL is mapped to it, so Applications " +
+				"with chart: and that repoURL fetch from it. A chart that does not load fails the step, named.",
+			Example: `Given the Helm repository "https://charts.example.com" serves the charts in "charts"`,
+			Fn:      w.serveHelmRepository},
 		{Pattern: `^images matching "([^"]*)" are stood in$`,
 			Doc: "Containers whose image matches (\"*\" matches anything, \"/\" included; \"nginx\" is also docker.io/library/nginx) run " +
 				"Rehearse's stand-in instead of a pulled image: HTTP 200 on every container and probe port, /metrics, probes pass, " +
@@ -159,4 +166,23 @@ func (w *World) imageFromFolder(ctx context.Context, reference, folder string) e
 		return err
 	}
 	return w.pushImage(ctx, repoPath+":"+tag, img)
+}
+
+func (w *World) serveHelmRepository(ctx context.Context, url, folder string) error {
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return fmt.Errorf("%q: give the Helm repository as a URL, such as \"https://charts.example.com\"", url)
+	}
+	dir, err := fixtures.Locate(folder, w.featureDir, w.projectDir)
+	if err != nil {
+		return fmt.Errorf("the charts of %s: %w", url, err)
+	}
+	repo, err := helmrepo.Start(dir)
+	if err != nil {
+		return err
+	}
+	w.undo = append(w.undo, func(context.Context) error { return repo.Close() })
+	for _, c := range repo.Charts() {
+		w.note("Helm repository %s serves %s %s", url, c.Name, c.Version)
+	}
+	return w.rewriter.Map(strings.TrimSuffix(url, "/")+"/", repo.URL()+"/")
 }

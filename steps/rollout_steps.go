@@ -120,7 +120,7 @@ func (w *World) rolloutSteps() []StepDef {
 			Doc:     "Server-side applies the file's objects, as in the repository's main branch, into the namespace (kubectl apply --server-side).",
 			Example: `When the admin applies "manual/green-deployment.yaml" of "root/q-sign-rollouts" to the namespace "q-sign" with kubectl`,
 			Fn:      w.kubectlApply},
-		{Pattern: `^within (\d+)s all (\d+) pods labelled "([^"]*)" in "([^"]*)" are ready$`,
+		{Pattern: `^within (\d+)s all (\d+) pods? labelled "([^"]*)" in "([^"]*)" (?:is|are) ready$`,
 			Doc:     "The seed's `kubectl get pods -l version=v2.0.0`: exactly that many pods match, all Ready.",
 			Example: `Then within 30s all 3 pods labelled "version=v2.0.0" in "q-sign" are ready`,
 			Fn:      w.labelledPodsReady},

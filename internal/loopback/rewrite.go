@@ -76,6 +76,16 @@ func (r *Rewriter) Rewrite(raw string) (string, error) {
 		}
 	}
 	to := r.rules[best]
+	// The prefix's own URL without its final slash ("https://charts.example.com",
+	// as a Helm repoURL is written) is the prefix too.
+	if exact, ok := r.rules[raw+"/"]; ok && best == "" && strings.HasSuffix(exact, "/") {
+		r.mu.RUnlock()
+		out := strings.TrimSuffix(exact, "/")
+		if err := CheckURL(out); err != nil {
+			return "", fmt.Errorf("rewriting %q: %w", raw, err)
+		}
+		return out, nil
+	}
 	r.mu.RUnlock()
 	if best != "" {
 		out := to + strings.TrimPrefix(raw, best)

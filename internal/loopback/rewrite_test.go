@@ -114,3 +114,16 @@ func TestFreePortsAreOutsideTheEphemeralRangeAndNeverRepeat(t *testing.T) {
 		seen[p] = true
 	}
 }
+
+func TestRewriteMapsThePrefixWithoutItsSlash(t *testing.T) {
+	r := NewRewriter()
+	require.NoError(t, r.Map("https://charts.example.com/", "http://127.0.0.1:9000/"))
+	got, err := r.Rewrite("https://charts.example.com")
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:9000", got)
+	got, err = r.Rewrite("https://charts.example.com/index.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:9000/index.yaml", got)
+	_, err = r.Rewrite("https://charts.example.co")
+	assert.Error(t, err, "a shorter host is not the prefix")
+}
