@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -18,7 +19,7 @@ import (
 type UnknownStepsError struct{ Steps []string }
 
 func (e *UnknownStepsError) Error() string {
-	return fmt.Sprintf("%d unknown step(s); `rehearse steps` lists them all:\n%s", len(e.Steps), strings.Join(e.Steps, "\n"))
+	return fmt.Sprintf("%d unknown or ambiguous step(s); `rehearse steps` lists the known ones:\n%s", len(e.Steps), strings.Join(e.Steps, "\n"))
 }
 
 // FeatureSyntaxError is a feature file that Gherkin cannot parse. Each
@@ -64,10 +65,20 @@ func featureFile(path string) (file string, oneScenario bool) {
 // CheckSteps parses the feature files under paths and reports, before
 // anything is started, every file Gherkin cannot parse and every step that
 // no definition matches.
-func CheckSteps(paths []string) error {
+func CheckSteps(paths []string) error { return checkSteps(paths, nil) }
+
+// checkSteps is CheckSteps with the user's steps known too.
+func checkSteps(paths []string, user []UserStep) error {
 	var unknown []string
 	var malformed []error
 	matcher := newStepMatcher()
+	for _, u := range user {
+		if err := u.check(); err != nil {
+			return err
+		}
+		matcher.defs = append(matcher.defs, StepDef{Pattern: u.Pattern, Doc: u.Doc, user: true})
+		matcher.patterns = append(matcher.patterns, regexp.MustCompile(u.Pattern))
+	}
 	for _, root := range paths {
 		root, _ = featureFile(root)
 		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
@@ -141,14 +152,26 @@ func unknownStepsIn(path string, matcher *stepMatcher) ([]string, error) {
 	var out []string
 	for _, p := range gherkin.Pickles(*doc, path, ids.NewId) {
 		for _, st := range p.Steps {
-			if len(matcher.match(st.Text)) > 0 {
-				continue
-			}
+			matches := matcher.match(st.Text)
 			line := int64(0)
 			if len(st.AstNodeIds) > 0 {
 				line = lines[st.AstNodeIds[0]]
 			}
 			key := fmt.Sprintf("%s:%d", path, line)
+			// A user's step that a built-in one (or another of theirs)
+			// also matches would run whichever godog tried first.
+			if len(matches) > 1 && slices.ContainsFunc(matches, func(d StepDef) bool { return d.user }) && !seen[key] {
+				seen[key] = true
+				var pats []string
+				for _, d := range matches {
+					pats = append(pats, d.Pattern)
+				}
+				out = append(out, fmt.Sprintf("%s: step %q is ambiguous: it matches %s", key, st.Text, strings.Join(pats, " and ")))
+				continue
+			}
+			if len(matches) > 0 {
+				continue
+			}
 			if seen[key] {
 				continue
 			}

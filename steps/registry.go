@@ -14,6 +14,7 @@ type StepDef struct {
 	Doc     string // what the step does and asserts
 	Example string // a line as written in a feature file
 	Fn      any    // bound to a World
+	user    bool   // a UserStep's (for the ambiguity check)
 }
 
 // Catalogue lists every step, sorted by pattern, for documentation.

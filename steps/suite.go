@@ -24,6 +24,9 @@ import (
 // RunOptions select features and where results go.
 type RunOptions struct {
 	Paths []string // feature files or directories
+	// UserSteps are the user's own step definitions, beside the built-in
+	// ones (see UserStep).
+	UserSteps []UserStep
 	// ProjectDir is where a scenario's relative paths (folders, files) are
 	// looked for when they are not beside the feature file: the user's
 	// project root. Default: the working directory.
@@ -101,7 +104,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	// Unknown steps fail before anything starts, with file, line and the
 	// closest known patterns (godog alone would only print snippets).
-	if err := CheckSteps(opts.Paths); err != nil {
+	if err := checkSteps(opts.Paths, opts.UserSteps); err != nil {
 		return nil, err
 	}
 	// A backend that cannot run here (kind without an engine that runs
@@ -188,6 +191,9 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			mu.Unlock()
 			w := newWorld(nil, "", id)
 			w.register(sc)
+			for _, u := range opts.UserSteps {
+				sc.Step(u.Pattern, u.bind(w))
+			}
 			sc.Before(func(sctx context.Context, s *godog.Scenario) (context.Context, error) {
 				// A lane is free: godog runs at most as many scenarios at
 				// once as there are lanes.

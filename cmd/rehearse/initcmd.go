@@ -20,7 +20,8 @@ func initCmd(args []string) int {
 	fs := flag.NewFlagSet("init", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: rehearse init [DIR]\n\nWrites a rehearsal project into DIR (default: the current directory): "+
-			"features/, gitops/ (a small Helm chart), applications/ and a README. Existing files are never overwritten.")
+			"features/, gitops/ (a small Helm chart), applications/, a README, and rehearse_test.go with go-steps/ "+
+			"(a step written in Go, run by go test). Existing files are never overwritten.")
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2

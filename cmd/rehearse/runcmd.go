@@ -4,15 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"runtime/pprof"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/rehearse/rehearse"
 	"github.com/rehearse/rehearse/clusters/kind"
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/reports"
@@ -115,109 +113,18 @@ type runSettings struct {
 	Parallel      int
 }
 
-// runOnce runs the features once and writes the run's report directory.
-// err is set when no scenario could run; failed scenarios are counted in
-// the summary.
+// runOnce runs the features once and writes the run's report directory
+// (rehearse.Run). err is set when no scenario could run; failed scenarios
+// are counted in the summary.
 func runOnce(ctx context.Context, rs runSettings, logger *log.Logger) (reports.Summary, error) {
-	run, err := reports.NewRun(rs.ReportRoot, time.Now())
+	opts := []rehearse.Option{rehearse.WithFeatures(rs.Paths...), rehearse.WithTags(rs.Tags), rehearse.WithReportRoot(rs.ReportRoot),
+		rehearse.WithFormat(rs.Format), rehearse.WithEnv(rs.Env), rehearse.WithLanes(rs.Parallel), rehearse.WithLogger(logger)}
+	if rs.KeepOnFailure {
+		opts = append(opts, rehearse.WithKeepOnFailure())
+	}
+	summary, err := rehearse.Run(ctx, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rehearse run:", err)
-		return reports.Summary{}, err
 	}
-	started := time.Now()
-	backend, argocd, scale := rs.Env.Backend, rs.Env.ArgoCDVersion, rs.Env.TimeScale
-	res, err := steps.Run(ctx, steps.RunOptions{
-		Paths: rs.Paths, Tags: rs.Tags, KeepOnFailure: rs.KeepOnFailure, Parallel: rs.Parallel,
-		Env:     rs.Env,
-		Formats: append([]string{rs.Format}, run.Formats()...),
-		Output:  os.Stdout,
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "rehearse run:", err)
-		failed := reports.Summary{Started: started, WallSeconds: time.Since(started).Seconds(), Backend: backend,
-			ArgoCDVersion: argocd, TimeScale: scale, Error: err.Error()}
-		if werr := run.WriteSummary(failed); werr != nil {
-			logger.Printf("writing summary: %v", werr)
-		}
-		if werr := run.WriteHTML(failed); werr != nil {
-			logger.Printf("writing index.html: %v", werr)
-		}
-		fmt.Println("0 passed, 0 failed")
-		return failed, err
-	}
-	summary := reports.Summary{Started: started, WallSeconds: time.Since(started).Seconds(), Backend: backend,
-		ArgoCDVersion: res.ArgoCDVersion, Passed: res.Passed, Failed: res.Failed, Lanes: res.Lanes, LaneStats: res.LaneStats}
-	summary.PeakRSSMB = float64(res.PeakRSS) / (1 << 20)
-	summary.TimeScale = res.TimeScale
-	for _, r := range res.Rewrites {
-		summary.Rewrites = append(summary.Rewrites, reports.DurationRewrite{Where: r.Where, Seed: r.Seed, Real: r.Real, Rounding: r.Rounding})
-	}
-	for _, o := range res.Outcomes {
-		so := reports.ScenarioOutcome{Feature: o.Feature, Scenario: o.Scenario, Passed: o.Err == nil, Seconds: o.Duration.Seconds(), Notes: o.Notes,
-			Flow: o.Flow, Coverage: o.Coverage, Events: len(o.Events)}
-		if len(o.Diagram.Participants) > 0 {
-			so.Mermaid, so.SVG = o.Diagram.Mermaid(), o.Diagram.SVG()
-		}
-		if o.Err != nil {
-			so.Error = o.Err.Error()
-		}
-		if o.Strategy != nil {
-			summary.Strategies = append(summary.Strategies, *o.Strategy)
-		}
-		summary.Scenarios = append(summary.Scenarios, so)
-	}
-	if err := run.WriteJUnit(); err != nil {
-		summary.ReportErrors = append(summary.ReportErrors, err.Error())
-	}
-	summary.ReportErrors = append(summary.ReportErrors, run.CheckFiles(res.Passed+res.Failed)...)
-	summary.StackProblems = res.Problems
-	sort.SliceStable(summary.Strategies, func(i, j int) bool { return summary.Strategies[i].Order < summary.Strategies[j].Order })
-	summary.Coverage = reports.Coverage(summary.Scenarios)
-	for _, c := range summary.Coverage {
-		missing := ""
-		if len(c.Missing) > 0 {
-			missing = "; not observed: " + strings.Join(c.Missing, ", ")
-		}
-		logger.Printf("flow %d (%s): %d of %d seed steps observed%s", c.Flow, c.Title, c.Observed, c.Total, missing)
-	}
-	if err := run.WriteSummary(summary); err != nil {
-		logger.Printf("writing summary: %v", err)
-	}
-	if err := run.WriteHTML(summary); err != nil {
-		logger.Printf("writing index.html: %v", err)
-	}
-	// Credentials must never reach a report or a component's log: a leak
-	// fails the run, naming the file and which credential, not its value.
-	leaks, err := steps.FindSecrets(run.Dir, res.Secrets)
-	if err != nil {
-		logger.Printf("scanning the report for credentials: %v", err)
-	}
-	if leaks = append(leaks, res.Leaks...); len(leaks) > 0 {
-		logger.Printf("credentials found in the report or logs (the run fails):\n  %s", strings.Join(leaks, "\n  "))
-		summary.Failed++
-	}
-	printLaneTables(logger.Writer(), summary.LaneStats)
-	logger.Printf("report: %s (wall %s on %d lane(s))", run.Dir, time.Since(started).Round(time.Millisecond), res.Lanes)
-	for _, e := range summary.ReportErrors {
-		logger.Printf("the report is broken, so the run fails: %s", e)
-	}
-	for _, p := range summary.StackProblems {
-		logger.Printf("the run fails: %s", p)
-	}
-	fmt.Printf("%d passed, %d failed\n", res.Passed, res.Failed)
-	summary.RunID = run.ID
-	if res.Status != 0 && res.Failed == 0 {
-		summary.Failed = 1 // godog failed outside any scenario
-	}
-	return summary, nil
-}
-
-// printLaneTables prints each lane's start-up times and peak memory by
-// component as aligned tables.
-func printLaneTables(w io.Writer, lanes []reports.LaneStats) {
-	if len(lanes) == 0 {
-		return
-	}
-	_ = reports.WriteTable(w, reports.StartupRows(lanes))
-	_ = reports.WriteTable(w, reports.MemoryRows(lanes))
+	return summary, err
 }
