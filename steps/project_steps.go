@@ -22,6 +22,11 @@ func (w *World) projectSteps() []StepDef {
 				"else to the directory Rehearse runs in; .git left out) as one commit on main.",
 			Example: `Given the Git server hosts "platform/gitops" from the folder "gitops"`,
 			Fn:      w.gitServerHostsFolder},
+		{Pattern: `^the Git server hosts "([^"]*)" from the Git repository "([^"]*)"$`,
+			Doc: "Creates repository owner/name on the scenario's Git server from a local Git repository (relative to the feature file, " +
+				"else the project root) with its history: every branch and tag. Remembers main's head (else the checked-out branch's).",
+			Example: `Given the Git server hosts "platform/gitops" from the Git repository "../gitops"`,
+			Fn:      w.gitServerImports},
 		{Pattern: `^"([^"]*)" is served by the local Git server$`,
 			Doc: "Maps a Git host (scheme, host and optional path prefix) to the scenario's Git server: repository URLs under it, " +
 				"in Applications and for Argo CD, reach the local server instead. Unmapped non-loopback URLs are refused.",
@@ -185,4 +190,22 @@ func (w *World) serveHelmRepository(ctx context.Context, url, folder string) err
 		w.note("Helm repository %s serves %s %s", url, c.Name, c.Version)
 	}
 	return w.rewriter.Map(strings.TrimSuffix(url, "/")+"/", repo.URL()+"/")
+}
+
+func (w *World) gitServerImports(ctx context.Context, repo, path string) error {
+	dir, err := fixtures.Locate(path, w.featureDir, w.projectDir)
+	if err != nil {
+		return fmt.Errorf("the Git repository for %s: %w", repo, err)
+	}
+	s, err := w.gitServer()
+	if err != nil {
+		return err
+	}
+	sha, err := s.ImportRepo(repo, dir)
+	if err != nil {
+		return err
+	}
+	w.commits["initial"] = sha
+	w.commits["initial "+repo] = sha
+	return nil
 }
