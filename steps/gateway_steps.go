@@ -101,7 +101,7 @@ func (w *World) startUsersThroughRoute(ctx context.Context, rate int, route, ns 
 	// load balancer's cache has it attached.
 	_, err = await.Eventually(ctx, fmt.Sprintf("HTTPRoute %s/%s to take requests", ns, route), 10*time.Second, func(ctx context.Context) await.Result {
 		var err error
-		g, err = traffic.StartThroughRoute(ctx, e.Kube(), lb, podruntime.Dial, ns, route, float64(rate))
+		g, err = traffic.StartThroughRoute(ctx, e.Kube(), lb, podruntime.Dial, ns, route, float64(rate), traffic.WithVersionReader(w.versionReader))
 		if err != nil {
 			return await.Waiting("%v", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/fixtures"
 	"github.com/rehearse/rehearse/fixtures/helmrepo"
+	"github.com/rehearse/rehearse/fixtures/traffic"
 )
 
 // projectSteps bring a user's own project in: Git content from their
@@ -49,6 +50,12 @@ func (w *World) projectSteps() []StepDef {
 				"with chart: and that repoURL fetch from it. A chart that does not load fails the step, named.",
 			Example: `Given the Helm repository "https://charts.example.com" serves the charts in "charts"`,
 			Fn:      w.serveHelmRepository},
+		{Pattern: `^the users read the version from the (header|JSON field) "([^"]*)"(?: of "([^"]*)")?$`,
+			Doc: "How the users of later traffic steps tell which version answered: a response header, or a field of a JSON body " +
+				"(dotted for a nested one), optionally asking a path other than /. Default: the X-Version header, else the body's \"version\" " +
+				"(what q-sign and the stand-ins send).",
+			Example: `Given the users read the version from the JSON field "build.version" of "/api/info"`,
+			Fn:      w.readVersionFrom},
 		{Pattern: `^images matching "([^"]*)" are stood in$`,
 			Doc: "Containers whose image matches (\"*\" matches anything, \"/\" included; \"nginx\" is also docker.io/library/nginx) run " +
 				"Rehearse's stand-in instead of a pulled image: HTTP 200 on every container and probe port, /metrics, probes pass, " +
@@ -207,5 +214,22 @@ func (w *World) gitServerImports(ctx context.Context, repo, path string) error {
 	}
 	w.commits["initial"] = sha
 	w.commits["initial "+repo] = sha
+	return nil
+}
+
+func (w *World) readVersionFrom(ctx context.Context, where, name, path string) error {
+	if len(w.users) > 0 {
+		return fmt.Errorf("users already send requests: say how they read the version before they start")
+	}
+	v := traffic.VersionReader{Path: path}
+	if where == "header" {
+		v.Header = name
+	} else {
+		v.JSONField = name
+	}
+	if err := v.Check(); err != nil {
+		return err
+	}
+	w.versionReader = v
 	return nil
 }

@@ -286,7 +286,7 @@ func (w *World) startUsers(ctx context.Context, rate int, svc, ns string) error 
 	if w.users[svc] != nil {
 		return fmt.Errorf("users already send requests to the Service %q", svc)
 	}
-	g, err := traffic.Start(ctx, e.Kube(), podruntime.Dial, ns, svc, float64(rate))
+	g, err := traffic.Start(ctx, e.Kube(), podruntime.Dial, ns, svc, float64(rate), traffic.WithVersionReader(w.versionReader))
 	if err != nil {
 		return err
 	}

@@ -50,13 +50,14 @@ type World struct {
 
 	apps          []string // Applications to delete at the end
 	secrets       []string
-	newNamespaces map[string]bool   // namespaces that did not exist when the scenario began
-	lastErr       error             // outcome of the last "tries to" step
-	featureDir    string            // directory of the running feature file
-	projectDir    string            // the user's project root (RunOptions.ProjectDir)
-	standInsSet   bool              // the scenario declared stand-ins (reset at its end)
-	lastPush      pushEvent         // the scenario's latest push, for "after the push" checks
-	commits       map[string]string // commit message -> SHA of the scenario's pushes ("initial <repo>" too)
+	newNamespaces map[string]bool       // namespaces that did not exist when the scenario began
+	lastErr       error                 // outcome of the last "tries to" step
+	featureDir    string                // directory of the running feature file
+	projectDir    string                // the user's project root (RunOptions.ProjectDir)
+	standInsSet   bool                  // the scenario declared stand-ins (reset at its end)
+	versionReader traffic.VersionReader // where users ask and how they read the version
+	lastPush      pushEvent             // the scenario's latest push, for "after the push" checks
+	commits       map[string]string     // commit message -> SHA of the scenario's pushes ("initial <repo>" too)
 
 	harbor        string                        // the seed's registry host (the first mapped), once mapped
 	registryHosts []string                      // every host mapped to the local registry

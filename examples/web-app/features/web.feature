@@ -67,6 +67,7 @@ Feature: A web front end on a public image, deployed by Argo CD
     And the registry holds "registry.example.com/team/api:v2" built from the folder "services/api"
     When the admin applies the Application "applications/api.yaml"
     Then within 60s the application "api" is "Synced" and "Healthy"
+    And the users read the version from the JSON field "build.version"
     When users send 20 requests per second to the Service "api" in "api"
     Then within 10s the users' requests to "api" reach only "2.0.0"
     And none of the users' requests to "api" has failed

@@ -1,5 +1,5 @@
 // Command api is the team's own service: it answers every request with its
-// version and the pod that served it.
+// build's version and the pod that served it, as JSON.
 package main
 
 import (
@@ -16,7 +16,7 @@ func main() {
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	http.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"version": version, "pod": pod})
+		_ = json.NewEncoder(w).Encode(map[string]any{"service": "api", "pod": pod, "build": map[string]string{"version": version}})
 	})
 	// On Rehearse's pod runtime each pod has its own loopback address.
 	addr := net.JoinHostPort(os.Getenv("REHEARSE_POD_ADDRESS"), "8080")
