@@ -128,7 +128,16 @@ type Rollout struct {
 	Replicas, UpdatedReplicas int
 	// Selector is spec.selector.matchLabels.
 	Selector map[string]string
+	// ActiveHash and PreviewHash are a blue-green Rollout's
+	// status.blueGreen.activeSelector and previewSelector: the
+	// rollouts-pod-template-hash of the pods its active and preview
+	// Services send to ("" when it has none).
+	ActiveHash, PreviewHash string
 }
+
+// PodTemplateHashLabel is the label Argo Rollouts puts on a ReplicaSet's
+// pods, which its Services select by.
+const PodTemplateHashLabel = "rollouts-pod-template-hash"
 
 // Rollout reads a Rollout's status.
 func (e *Engine) Rollout(ctx context.Context, namespace, name string) (*Rollout, error) {
@@ -191,6 +200,8 @@ func rolloutFrom(u *unstructured.Unstructured) *Rollout {
 	updated, _, _ := unstructured.NestedInt64(u.Object, "status", "updatedReplicas")
 	r.Replicas, r.UpdatedReplicas = int(replicas), int(updated)
 	r.Selector, _, _ = unstructured.NestedStringMap(u.Object, "spec", "selector", "matchLabels")
+	r.ActiveHash, _, _ = unstructured.NestedString(u.Object, "status", "blueGreen", "activeSelector")
+	r.PreviewHash, _, _ = unstructured.NestedString(u.Object, "status", "blueGreen", "previewSelector")
 	return r
 }
 

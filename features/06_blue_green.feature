@@ -53,10 +53,12 @@ Feature: Blue-green deployment (seed flow 6)
     Then within 30s the users' requests to "q-sign-preview" reach only "v2.0.0"
     And within 30s the latest pre-promotion analysis run of the rollout "q-sign" in "q-sign" is "Successful"
     And within 10s the rollout "q-sign" in "q-sign" is "Paused" with a message containing "BlueGreenPause"
+    And within 10s the blue-green rollout "q-sign" in "q-sign" has 3 ready pods of "v1.0.0" active and 3 of "v2.0.0" in preview
     And during 2s the users' requests to "q-sign" reach "v1.0.0" 100% of the time, within 0 points, and none fails
     # The switch: the active Service's selector moves to green.
     When the admin promotes the rollout "q-sign" in "q-sign"
     Then within 30s the users' requests to "q-sign" reach only "v2.0.0"
+    And within 60s the blue-green rollout "q-sign" in "q-sign" has 3 ready pods of "v2.0.0" active
     And within 30s the latest post-promotion analysis run of the rollout "q-sign" in "q-sign" is "Successful"
     # Blue is scaled down after scaleDownDelaySeconds (30 s, compressed).
     And within 60s the rollout "q-sign" in "q-sign" runs only "v2.0.0" on 3 ready pods

@@ -67,6 +67,11 @@ func (w *World) rolloutSteps() []StepDef {
 			Doc:     "Waits until the canary Rollout's currentStepIndex is that step and the ready pods per image tag are as given.",
 			Example: `Then within 40s the rollout "q-sign" in "q-sign" is at step 1 with 1 ready pod of "v2.0.0" and 10 of "v1.0.0"`,
 			Fn:      w.rolloutAtStep},
+		{Pattern: `^within (\d+)s the blue-green rollout "([^"]*)" in "([^"]*)" has (\d+) ready pods? of "([^"]*)" active(?: and (\d+) of "([^"]*)" in preview)?$`,
+			Doc: "Waits until the pods the blue-green Rollout's active Service selects (status.blueGreen.activeSelector) are that many, " +
+				"all ready and of that image tag, and the preview's likewise; without the preview part, preview is the active set or none.",
+			Example: `Then within 30s the blue-green rollout "q-sign" in "q-sign" has 3 ready pods of "v1.0.0" active and 3 of "v2.0.0" in preview`,
+			Fn:      w.blueGreenSets},
 		{Pattern: `^the rollout "([^"]*)" in "([^"]*)" stays at step (\d+) with (\d+) ready pods? of "([^"]*)" and (\d+) of "([^"]*)" for (\d+)s$`,
 			Doc:     "The canary Rollout holds that step and those ready pods the whole time (real seconds).",
 			Example: `Then the rollout "q-sign" in "q-sign" stays at step 1 with 1 ready pod of "v2.0.2" and 9 of "v1.0.0" for 3s`,
@@ -943,6 +948,64 @@ func (w *World) noLabelledPods(ctx context.Context, seconds int, selector, ns st
 				names = append(names, p.Name)
 			}
 			return await.Waiting("still there: %s", strings.Join(names, ", "))
+		})
+	return err
+}
+
+// blueGreenSets checks the pods behind a blue-green Rollout's active and
+// preview selectors: how many, all ready, and their image tag.
+func (w *World) blueGreenSets(ctx context.Context, seconds int, name, ns string, nActive int, tagActive, nPreview, tagPreview string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	wantPreview := -1 // the preview part left out
+	if nPreview != "" {
+		if wantPreview, err = strconv.Atoi(nPreview); err != nil {
+			return err
+		}
+	}
+	describe := func(pods []corev1.Pod, hash string) (ready, total int, tags map[string]int) {
+		tags = map[string]int{}
+		for i := range pods {
+			p := &pods[i]
+			if p.DeletionTimestamp != nil || hash == "" || p.Labels[engine.PodTemplateHashLabel] != hash {
+				continue
+			}
+			total++
+			tags[imageTag(p)]++
+			if podReady(p) {
+				ready++
+			}
+		}
+		return ready, total, tags
+	}
+	_, err = await.Eventually(ctx, fmt.Sprintf("blue-green rollout %s/%s with %d ready %s active", ns, name, nActive, tagActive),
+		time.Duration(seconds)*time.Second, func(ctx context.Context) await.Result {
+			r, err := e.Rollout(ctx, ns, name)
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			if r.ActiveHash == "" && r.Step >= 0 {
+				return await.Failed("%s/%s is a canary Rollout (step %d), not a blue-green one", ns, name, r.Step)
+			}
+			pods, err := w.rolloutPods(ctx, r)
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			aReady, aTotal, aTags := describe(pods, r.ActiveHash)
+			pReady, pTotal, pTags := describe(pods, r.PreviewHash)
+			saw := fmt.Sprintf("phase %s; active %q: %d pods (%d ready) by tag %v; preview %q: %d pods (%d ready) by tag %v",
+				r.Phase, r.ActiveHash, aTotal, aReady, aTags, r.PreviewHash, pTotal, pReady, pTags)
+			activeOK := aTotal == nActive && aReady == nActive && aTags[tagActive] == nActive
+			previewOK := r.PreviewHash == "" || r.PreviewHash == r.ActiveHash
+			if wantPreview >= 0 {
+				previewOK = r.PreviewHash != r.ActiveHash && pTotal == wantPreview && pReady == wantPreview && pTags[tagPreview] == wantPreview
+			}
+			if activeOK && previewOK {
+				return await.Passed("%s", saw)
+			}
+			return await.Waiting("%s", saw)
 		})
 	return err
 }
