@@ -64,7 +64,8 @@ func (w *World) projectSteps() []StepDef {
 			Fn:      w.standIn},
 		{Pattern: `^the stand-ins for "([^"]*)" behave:$`,
 			Doc: "Sets how stand-ins of matching images (a pattern as above; a tag, such as \"web:v2\", narrows it) behave, in YAML or JSON: " +
-				"notReady, errorRate (0 to 1, spread evenly), latency, exitAfter and exitCode. Later settings win.",
+				"notReady, errorRate (0 to 1, spread evenly), latency, exitAfter and exitCode, shutdownDelay (how long it drains after SIGTERM; " +
+				"default 2 s at most, 0s: none). Later settings win.",
 			Example: `Given the stand-ins for "ghcr.io/acme/web:v2" behave:`,
 			Fn:      w.standInBehaviour},
 	}

@@ -25,15 +25,23 @@ type StandInBehaviour struct {
 	// completes. Both zero: it serves until stopped.
 	ExitAfter time.Duration `json:"-"`
 	ExitCode  int           `json:"exitCode,omitempty"`
+	// ShutdownDelay is the longest it keeps serving after SIGTERM (until
+	// half a second without a request); nil: 2 s, 0: none.
+	ShutdownDelay *time.Duration `json:"-"`
 }
 
 func (b StandInBehaviour) encode() string {
 	type wire struct {
 		StandInBehaviour
-		Latency   string `json:"latency,omitempty"`
-		ExitAfter string `json:"exitAfter,omitempty"`
+		Latency       string  `json:"latency,omitempty"`
+		ExitAfter     string  `json:"exitAfter,omitempty"`
+		ShutdownDelay *string `json:"shutdownDelay,omitempty"`
 	}
 	w := wire{StandInBehaviour: b}
+	if b.ShutdownDelay != nil {
+		d := b.ShutdownDelay.String()
+		w.ShutdownDelay = &d
+	}
 	if b.Latency > 0 {
 		w.Latency = b.Latency.String()
 	}
@@ -170,9 +178,10 @@ func ParseStandInBehaviour(text []byte) (StandInBehaviour, error) {
 		Latency   string   `json:"latency"`
 		ExitAfter string   `json:"exitAfter"`
 		ExitCode  int      `json:"exitCode"`
+		Shutdown  *string  `json:"shutdownDelay"`
 	}
 	if err := yaml.UnmarshalStrict(text, &w); err != nil {
-		return StandInBehaviour{}, fmt.Errorf("stand-in behaviour: %w (fields: notReady, errorRate, latency, exitAfter, exitCode)", err)
+		return StandInBehaviour{}, fmt.Errorf("stand-in behaviour: %w (fields: notReady, errorRate, latency, exitAfter, exitCode, shutdownDelay)", err)
 	}
 	b := StandInBehaviour{NotReady: w.NotReady, ExitCode: w.ExitCode}
 	if w.ErrorRate != nil {
@@ -193,6 +202,13 @@ func ParseStandInBehaviour(text []byte) (StandInBehaviour, error) {
 			return b, fmt.Errorf("stand-in behaviour: %s %q is not a duration such as \"250ms\"", d.name, d.text)
 		}
 		*d.to = v
+	}
+	if w.Shutdown != nil {
+		v, err := time.ParseDuration(*w.Shutdown)
+		if err != nil || v < 0 {
+			return b, fmt.Errorf("stand-in behaviour: shutdownDelay %q is not a duration such as \"2s\"", *w.Shutdown)
+		}
+		b.ShutdownDelay = &v
 	}
 	return b, nil
 }

@@ -69,3 +69,16 @@ func TestParseStandInBehaviour(t *testing.T) {
 		assert.ErrorContains(t, err, want, text)
 	}
 }
+
+func TestParseStandInShutdownDelay(t *testing.T) {
+	b, err := ParseStandInBehaviour([]byte(`shutdownDelay: 0s`))
+	require.NoError(t, err)
+	require.NotNil(t, b.ShutdownDelay)
+	assert.Equal(t, time.Duration(0), *b.ShutdownDelay)
+	assert.JSONEq(t, `{"shutdownDelay":"0s"}`, b.encode())
+	b, err = ParseStandInBehaviour([]byte(`errorRate: 0`))
+	require.NoError(t, err)
+	assert.Nil(t, b.ShutdownDelay, "unset means the default")
+	_, err = ParseStandInBehaviour([]byte(`shutdownDelay: soon`))
+	assert.ErrorContains(t, err, `shutdownDelay "soon"`)
+}

@@ -175,3 +175,56 @@ func TestStandInListensOnEveryPort(t *testing.T) {
 	close(stop)
 	require.NoError(t, <-done)
 }
+
+// After SIGTERM the stand-in keeps answering while its probes fail, until
+// no request came for half a second: a rolling update loses no request.
+// With a shutdown delay of 0 it stops listening at once.
+func TestStandInDrainsOnSIGTERM(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	delay := Duration(3 * time.Second)
+	stop := make(chan os.Signal)
+	done := make(chan error, 1)
+	go func() {
+		done <- runStandIn(standInConfig{Address: "127.0.0.1", Image: "web:1", Ports: []int{port}, Behaviour: Behaviour{ShutdownDelay: &delay}}, stop)
+	}()
+	require.Eventually(t, func() bool { _, err := http.Get(url); return err == nil }, 5*time.Second, 10*time.Millisecond)
+	close(stop)
+	probe, _ := http.NewRequest(http.MethodGet, url+"healthz", nil)
+	probe.Header.Set("User-Agent", "kube-probe/1.37")
+	require.Eventually(t, func() bool {
+		resp, err := http.DefaultClient.Do(probe)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable
+	}, 2*time.Second, 10*time.Millisecond, "probes fail while draining")
+	for range 5 {
+		resp, err := http.Get(url)
+		require.NoError(t, err, "users are still answered while draining")
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		time.Sleep(100 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("did not stop after the requests ended")
+	}
+
+	zero := Duration(0)
+	stop = make(chan os.Signal)
+	go func() {
+		done <- runStandIn(standInConfig{Address: "127.0.0.1", Image: "web:1", Ports: []int{port}, Behaviour: Behaviour{ShutdownDelay: &zero}}, stop)
+	}()
+	require.Eventually(t, func() bool { _, err := http.Get(url); return err == nil }, 5*time.Second, 10*time.Millisecond)
+	start := time.Now()
+	close(stop)
+	require.NoError(t, <-done)
+	assert.Less(t, time.Since(start), 400*time.Millisecond, "no drain with a delay of 0")
+}

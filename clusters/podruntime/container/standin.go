@@ -32,6 +32,11 @@ type Behaviour struct {
 	// (ExitCode other than 0) or a Job that completes (ExitCode 0).
 	ExitAfter Duration `json:"exitAfter,omitempty"`
 	ExitCode  int      `json:"exitCode,omitempty"`
+	// ShutdownDelay is the longest it keeps serving after SIGTERM, failing
+	// its probes, until no request came for half a second: the time the
+	// pod's endpoint takes to leave the Services. nil: 2 s; 0: it stops
+	// listening at once, as a server without graceful shutdown does.
+	ShutdownDelay *Duration `json:"shutdownDelay,omitempty"`
 }
 
 // Duration reads "1.5s" in JSON.
@@ -103,6 +108,8 @@ type standIn struct {
 
 	mu             sync.Mutex
 	served, failed int
+	draining       bool
+	last           time.Time // when the last ordinary request came
 }
 
 func newStandIn(cfg standInConfig) *standIn {
@@ -128,6 +135,13 @@ func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The kubelet's probes say who they are; they are not users' traffic.
 	if strings.HasPrefix(r.UserAgent(), "kube-probe/") {
+		s.mu.Lock()
+		draining := s.draining
+		s.mu.Unlock()
+		if draining {
+			http.Error(w, "stand-in for "+s.cfg.Image+": shutting down", http.StatusServiceUnavailable)
+			return
+		}
 		if s.cfg.Behaviour.NotReady {
 			http.Error(w, "stand-in for "+s.cfg.Image+": declared not ready", http.StatusServiceUnavailable)
 			return
@@ -136,6 +150,9 @@ func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
+	s.mu.Lock()
+	s.last = start
+	s.mu.Unlock()
 	if d := time.Duration(s.cfg.Behaviour.Latency); d > 0 {
 		time.Sleep(d)
 	}
@@ -199,7 +216,31 @@ func runStandIn(cfg standInConfig, stop <-chan os.Signal) error {
 		fmt.Fprintf(os.Stderr, "stand-in for %s: exiting with code %d after %s, as declared\n", cfg.Image, cfg.Behaviour.ExitCode, time.Duration(cfg.Behaviour.ExitAfter))
 		os.Exit(cfg.Behaviour.ExitCode)
 	}
+	s.drain()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(ctx)
+}
+
+// drain keeps serving, probes failing, until no request came for half a
+// second or the shutdown delay ran out.
+func (s *standIn) drain() {
+	limit := 2 * time.Second
+	if d := s.cfg.Behaviour.ShutdownDelay; d != nil {
+		limit = time.Duration(*d)
+	}
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	const quiet = 500 * time.Millisecond
+	start := time.Now()
+	for time.Since(start) < limit {
+		s.mu.Lock()
+		idle := time.Since(s.last)
+		s.mu.Unlock()
+		if idle >= quiet && time.Since(start) >= quiet {
+			return
+		}
+		time.Sleep(quiet / 10)
+	}
 }
