@@ -43,7 +43,8 @@ const Namespace = "argocd"
 const FieldManager = "rehearse"
 
 var (
-	applicationGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+	applicationGVR    = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+	applicationSetGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applicationsets"}
 	appProjectGVR  = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "appprojects"}
 	crdGVR         = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 )
@@ -234,6 +235,9 @@ type Engine struct {
 	// adminPassword is the password of Argo CD's admin account.
 	adminPassword string
 	timings       timings
+
+	appSetMu      sync.Mutex
+	appSetStarted bool
 
 	rolloutsMu      sync.Mutex
 	rolloutsStarted bool

@@ -3,8 +3,10 @@ package steps
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cucumber/godog"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/rehearse/rehearse/fixtures"
 	"github.com/rehearse/rehearse/fixtures/helmrepo"
 	"github.com/rehearse/rehearse/fixtures/traffic"
+	"github.com/rehearse/rehearse/internal/await"
 )
 
 // projectSteps bring a user's own project in: Git content from their
@@ -56,6 +59,16 @@ func (w *World) projectSteps() []StepDef {
 				"(what q-sign and the stand-ins send).",
 			Example: `Given the users read the version from the JSON field "build.version" of "/api/info"`,
 			Fn:      w.readVersionFrom},
+		{Pattern: `^the admin applies the ApplicationSet "([^"]*)"$`,
+			Doc: "Applies an ApplicationSet YAML file (beside the feature file, else the project root), every repoURL and every URL of its " +
+				"generators rewritten like an Application's (refused if unmapped). Starts Argo CD's ApplicationSet controller on first use. " +
+				"At the scenario's end the set is deleted, then each Application it generated, with what it deployed.",
+			Example: `When the admin applies the ApplicationSet "applications/environments.yaml"`,
+			Fn:      w.applyApplicationSet},
+		{Pattern: `^within (\d+)s the ApplicationSet "([^"]*)" has generated exactly the applications "([^"]*)"$`,
+			Doc:     "Waits until the Applications the set owns are exactly these (comma-separated).",
+			Example: `Then within 30s the ApplicationSet "shop" has generated exactly the applications "shop-dev, shop-prod"`,
+			Fn:      w.appSetGenerated},
 		{Pattern: `^images matching "([^"]*)" are stood in$`,
 			Doc: "Containers whose image matches (\"*\" matches anything, \"/\" included; \"nginx\" is also docker.io/library/nginx) run " +
 				"Rehearse's stand-in instead of a pulled image: HTTP 200 on every container and probe port, /metrics, probes pass, " +
@@ -233,4 +246,51 @@ func (w *World) readVersionFrom(ctx context.Context, where, name, path string) e
 	}
 	w.versionReader = v
 	return nil
+}
+
+func (w *World) applyApplicationSet(ctx context.Context, file string) error {
+	full, err := fixtures.Locate(file, w.featureDir, w.projectDir)
+	if err != nil {
+		return fmt.Errorf("the ApplicationSet file: %w", err)
+	}
+	doc, err := os.ReadFile(full)
+	if err != nil {
+		return err
+	}
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	name, err := e.ApplyApplicationSet(ctx, full, doc, w.rewriter)
+	if err != nil {
+		return err
+	}
+	w.undo = append(w.undo, func(ctx context.Context) error { return e.DeleteApplicationSet(ctx, name, 60*time.Second) })
+	return nil
+}
+
+func (w *World) appSetGenerated(ctx context.Context, seconds int, name, list string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			want = append(want, a)
+		}
+	}
+	slices.Sort(want)
+	_, err = await.Eventually(ctx, fmt.Sprintf("ApplicationSet %s to generate %s", name, strings.Join(want, ", ")), time.Duration(seconds)*time.Second,
+		func(ctx context.Context) await.Result {
+			got, err := e.GeneratedApplications(ctx, name)
+			if err != nil {
+				return await.Waiting("%v", err)
+			}
+			if slices.Equal(got, want) {
+				return await.Passed("generated %s", strings.Join(got, ", "))
+			}
+			return await.Waiting("generated %v", got)
+		})
+	return err
 }
