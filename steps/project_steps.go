@@ -11,6 +11,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
+	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures"
 	"github.com/rehearse/rehearse/fixtures/helmrepo"
 	"github.com/rehearse/rehearse/fixtures/traffic"
@@ -59,6 +60,14 @@ func (w *World) projectSteps() []StepDef {
 				"(what q-sign and the stand-ins send).",
 			Example: `Given the users read the version from the JSON field "build.version" of "/api/info"`,
 			Fn:      w.readVersionFrom},
+		{Pattern: `^Argo CD is configured from "([^"]*)"$`,
+			Doc: "Reads every .yaml file of the folder (beside the feature file, else the project root): the keys of the ConfigMaps " +
+				"argocd-cm, argocd-rbac-cm, argocd-notifications-cm and argocd-cmd-params-cm are merged over Rehearse's, and AppProjects " +
+				"are created (their sourceRepos mapped like repoURLs). Anything else, or a key Rehearse sets from the time scale, is refused " +
+				"before anything is applied. " +
+				"Everything is put back when the scenario ends.",
+			Example: `Given Argo CD is configured from "argocd"`,
+			Fn:      w.configureArgoCD},
 		{Pattern: `^the admin applies the ApplicationSet "([^"]*)"$`,
 			Doc: "Applies an ApplicationSet YAML file (beside the feature file, else the project root), every repoURL and every URL of its " +
 				"generators rewritten like an Application's (refused if unmapped). Starts Argo CD's ApplicationSet controller on first use. " +
@@ -293,4 +302,25 @@ func (w *World) appSetGenerated(ctx context.Context, seconds int, name, list str
 			return await.Waiting("generated %v", got)
 		})
 	return err
+}
+
+func (w *World) configureArgoCD(ctx context.Context, folder string) error {
+	dir, err := fixtures.Locate(folder, w.featureDir, w.projectDir)
+	if err != nil {
+		return fmt.Errorf("Argo CD's configuration: %w", err)
+	}
+	cfg, err := engine.ReadUserConfig(dir)
+	if err != nil {
+		return fmt.Errorf("Argo CD's configuration: %w", err)
+	}
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	undo, err := e.ApplyUserConfig(ctx, cfg, w.rewriter)
+	if err != nil {
+		return err
+	}
+	w.finally = append(w.finally, undo)
+	return nil
 }

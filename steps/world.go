@@ -50,14 +50,15 @@ type World struct {
 
 	apps          []string // Applications to delete at the end
 	secrets       []string
-	newNamespaces map[string]bool       // namespaces that did not exist when the scenario began
-	lastErr       error                 // outcome of the last "tries to" step
-	featureDir    string                // directory of the running feature file
-	projectDir    string                // the user's project root (RunOptions.ProjectDir)
-	standInsSet   bool                  // the scenario declared stand-ins (reset at its end)
-	versionReader traffic.VersionReader // where users ask and how they read the version
-	lastPush      pushEvent             // the scenario's latest push, for "after the push" checks
-	commits       map[string]string     // commit message -> SHA of the scenario's pushes ("initial <repo>" too)
+	newNamespaces map[string]bool               // namespaces that did not exist when the scenario began
+	lastErr       error                         // outcome of the last "tries to" step
+	featureDir    string                        // directory of the running feature file
+	projectDir    string                        // the user's project root (RunOptions.ProjectDir)
+	standInsSet   bool                          // the scenario declared stand-ins (reset at its end)
+	finally       []func(context.Context) error // run at cleanup after the Applications are deleted
+	versionReader traffic.VersionReader         // where users ask and how they read the version
+	lastPush      pushEvent                     // the scenario's latest push, for "after the push" checks
+	commits       map[string]string             // commit message -> SHA of the scenario's pushes ("initial <repo>" too)
 
 	harbor        string                        // the seed's registry host (the first mapped), once mapped
 	registryHosts []string                      // every host mapped to the local registry
@@ -191,6 +192,13 @@ func (w *World) cleanup(ctx context.Context) error {
 		// (the namespace controller's grace period), and only scenarios that
 		// need it absent pay that. The run deletes them at its end.
 		w.env.adoptNamespaces(w.newNamespaces)
+	}
+	// Last: what Applications needed while they were deleted (their
+	// AppProject, Argo CD's settings).
+	for i := len(w.finally) - 1; i >= 0; i-- {
+		if err := w.finally[i](ctx); err != nil {
+			errs = append(errs, err.Error())
+		}
 	}
 	if w.ci != nil {
 		_ = w.ci.Close()
