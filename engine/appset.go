@@ -112,9 +112,26 @@ func (e *Engine) DeleteApplicationSet(ctx context.Context, name string, timeout 
 		}
 	}
 	orphan := metav1.DeletePropagationOrphan
-	err = e.dyn.Resource(applicationSetGVR).Namespace(Namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &orphan})
+	sets := e.dyn.Resource(applicationSetGVR).Namespace(Namespace)
+	err = sets.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &orphan})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting ApplicationSet %s: %w", name, err)
+	}
+	// Gone for good before returning: the garbage collector first frees
+	// its Applications (the orphan finalizer), and a set of the same name
+	// applied meanwhile would be that deleted one.
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		_, err := sets.Get(wctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("ApplicationSet %s still exists %s after its delete (last: %v)", name, timeout, err)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	var errs []error
 	for _, a := range owned {
