@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -40,7 +41,8 @@ type settings struct {
 // Option sets one of a run's inputs.
 type Option func(*settings)
 
-// WithFeatures runs these feature files or directories (default: features).
+// WithFeatures runs these feature files or directories (default: the
+// project's rehearse.yaml features, else features).
 func WithFeatures(paths ...string) Option { return func(s *settings) { s.paths = paths } }
 
 // WithProjectDir is where relative paths of scenarios (folders, files) are
@@ -64,7 +66,8 @@ func WithBackend(b string) Option { return func(s *settings) { s.env.Backend = b
 // WithArgoCDVersion chooses the Argo CD line (default: the 3.2 line).
 func WithArgoCDVersion(v string) Option { return func(s *settings) { s.env.ArgoCDVersion = v } }
 
-// WithTimeScale runs that many times faster than the seed's clock (default 60).
+// WithTimeScale runs that many times faster than the seed's clock (default:
+// rehearse.yaml's timeScale, else 60).
 func WithTimeScale(x float64) Option { return func(s *settings) { s.env.TimeScale = x } }
 
 // WithLanes is how many scenarios run at once, each with its own cluster
@@ -97,16 +100,53 @@ func WithLogger(l *log.Logger) Option { return func(s *settings) { s.log = l } }
 // WithTesting runs each scenario as a subtest of t.
 func WithTesting(t *testing.T) Option { return func(s *settings) { s.t = t } }
 
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
 // Run runs the features and writes the run's report. err is set when no
 // scenario could run (an unknown step, a malformed feature file, a backend
 // that cannot run here); failed scenarios are counted in the summary, and
 // a broken report or a problem of the stack counts as a failure too.
 func Run(ctx context.Context, opts ...Option) (Summary, error) {
-	s := settings{paths: []string{"features"}, reportRoot: "reports", format: "pretty", out: os.Stdout}
-	s.env.TimeScale = 60
+	s := settings{reportRoot: "reports", format: "pretty", out: os.Stdout}
 	for _, o := range opts {
 		o(&s)
 	}
+	// The project's rehearse.yaml fills in what the options leave unset.
+	project, err := steps.ReadProject(orDefault(s.projectDir, "."))
+	if err != nil {
+		return reports.Summary{}, err
+	}
+	if project != nil {
+		if len(s.paths) == 0 && len(project.Features) > 0 {
+			s.paths = project.Features
+			for i, p := range s.paths {
+				if s.projectDir != "" && !filepath.IsAbs(p) {
+					s.paths[i] = filepath.Join(s.projectDir, p)
+				}
+			}
+		}
+		if s.env.TimeScale == 0 {
+			s.env.TimeScale = project.TimeScale
+		}
+		if s.env.ArgoCDVersion == "" {
+			s.env.ArgoCDVersion = project.ArgoCDVersion
+		}
+		if s.env.Backend == "" {
+			s.env.Backend = project.Backend
+		}
+	}
+	if len(s.paths) == 0 {
+		s.paths = []string{filepath.Join(orDefault(s.projectDir, "."), "features")}
+	}
+	if s.env.TimeScale == 0 {
+		s.env.TimeScale = 60
+	}
+	s.env.Backend = orDefault(s.env.Backend, "kwok")
 	if s.log == nil {
 		s.log = log.New(os.Stderr, "rehearse: ", log.Ltime)
 	}
@@ -122,7 +162,7 @@ func Run(ctx context.Context, opts ...Option) (Summary, error) {
 	backend, argocd, scale := s.env.Backend, s.env.ArgoCDVersion, s.env.TimeScale
 	res, err := steps.Run(ctx, steps.RunOptions{
 		Paths: s.paths, ProjectDir: s.projectDir, Tags: s.tags, KeepOnFailure: s.keepOnFailure, Parallel: s.parallel,
-		Env: s.env, UserSteps: s.userSteps, T: s.t,
+		Env: s.env, UserSteps: s.userSteps, T: s.t, Project: project,
 		Formats: append([]string{s.format}, run.Formats()...),
 		Output:  s.out,
 	})

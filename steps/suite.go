@@ -24,6 +24,9 @@ import (
 // RunOptions select features and where results go.
 type RunOptions struct {
 	Paths []string // feature files or directories
+	// Project is the project's rehearse.yaml (ReadProject), if it has one:
+	// what every scenario starts with.
+	Project *Project
 	// UserSteps are the user's own step definitions, beside the built-in
 	// ones (see UserStep).
 	UserSteps []UserStep
@@ -211,7 +214,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				mu.Lock()
 				starts[s.Id] = time.Now()
 				mu.Unlock()
-				return ctx, nil
+				return ctx, opts.Project.setUp(ctx, w)
 			})
 			sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
 				if w.env == nil {

@@ -48,9 +48,19 @@ func runCmd(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	// Flags left unset leave the choice to the project's rehearse.yaml (and
+	// then to the defaults shown above); no path runs its features.
 	paths := fs.Args()
-	if len(paths) == 0 {
-		paths = []string{"features"}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["backend"] {
+		*backend = ""
+	}
+	if !set["argocd-version"] {
+		*argocd = ""
+	}
+	if !set["time-scale"] {
+		*scale = 0
 	}
 	logger := log.New(os.Stderr, "rehearse: ", log.Ltime)
 	if *cpuProfile != "" {

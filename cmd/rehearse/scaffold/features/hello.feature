@@ -3,10 +3,10 @@ Feature: hello is deployed by Argo CD from Git
   from Git, and a change pushed to Git reaches the users.
 
   Background:
-    Given "https://git.example.com" is served by the local Git server
-    And the Git server hosts "platform/gitops" from the folder "gitops"
+    # rehearse.yaml maps https://git.example.com to the local Git server and
+    # stands in docker.io images for every scenario.
+    Given the Git server hosts "platform/gitops" from the folder "gitops"
     And Argo CD has repository credentials for "https://git.example.com/"
-    And images matching "docker.io/*" are stood in
 
   Scenario: hello is synced, healthy and serves its users
     When the admin applies the Application "applications/hello.yaml"

@@ -3,10 +3,8 @@ Feature: hello's Service routes to every pod (a step written in Go)
   go test, not under rehearse run.
 
   Scenario: Both pods of hello are ready endpoints of its Service
-    Given "https://git.example.com" is served by the local Git server
-    And the Git server hosts "platform/gitops" from the folder "gitops"
+    Given the Git server hosts "platform/gitops" from the folder "gitops"
     And Argo CD has repository credentials for "https://git.example.com/"
-    And images matching "docker.io/*" are stood in
     When the admin applies the Application "applications/hello.yaml"
     Then within 60s the application "hello" is "Synced" and "Healthy"
     And within 30s all 2 pods labelled "app=hello" in "hello" are ready
