@@ -54,9 +54,9 @@ fuzz:
 unit:
 	$(GO) test -short ./...
 
-## bench: first build of each binary (as recorded by prepare), stack start-up, push-to-synced, self-heal, CI stage timings, the strategy table, the full suite's wall time, 1,000-app capacity (go test -bench)
+## bench: first build of each binary (as recorded by prepare), stack start-up, a stand-in pod's creation to Ready, push-to-synced, self-heal, CI stage timings, the strategy table, the full suite's wall time, 1,000-app capacity (go test -bench)
 bench: prepare
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 120m ./clusters/kwok/ ./steps/ ./fixtures/ci/ ./fixtures/metrics/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 120m ./clusters/kwok/ ./clusters/podruntime/ ./steps/ ./fixtures/ci/ ./fixtures/metrics/
 
 ## soak: the full suite N times back to back (default 20); each run's report stays under reports/, failures are listed at the end
 soak: prepare
