@@ -153,5 +153,5 @@ func TestStandInsScriptsAndInitContainers(t *testing.T) {
 		return false, ""
 	}))
 	require.NoError(t, err)
-	assert.Contains(t, res.Saw, `declare it stood in (Given images matching "gcr.io/acme/app*" are stood in)`)
+	assert.Contains(t, res.Saw, `build it into a mapped local registry (Given the registry holds "gcr.io/acme/app:2" built from the folder "..."), or declare it stood in (Given images matching "gcr.io/acme/app*" are stood in)`)
 }

@@ -393,9 +393,9 @@ func provideHint(image string) string {
 	if i := strings.LastIndexAny(image, ":@"); i > strings.LastIndex(image, "/") {
 		repo = image[:i]
 	}
-	return fmt.Sprintf("provide it in one of two ways: push it to a mapped local registry "+
-		"(the \"the registry holds ...\" steps), or declare it stood in "+
-		"(Given images matching %q are stood in)", repo+"*")
+	return fmt.Sprintf("provide it in one of two ways: build it into a mapped local registry "+
+		"(Given the registry holds %q built from the folder \"...\"), or declare it stood in "+
+		"(Given images matching %q are stood in)", image, repo+"*")
 }
 
 func (w *worker) pullSecrets() []*corev1.Secret {
