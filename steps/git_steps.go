@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -44,21 +45,31 @@ func (w *World) gitSteps() []StepDef {
 }
 
 func (w *World) gitServerHosts(ctx context.Context, repo, fixture string) error {
-	s, err := w.gitServer()
-	if err != nil {
-		return err
-	}
 	content, err := fixtures.Repo(fixture)
 	if err != nil {
 		return err
 	}
-	sha, err := s.CreateRepo(repo, "main", content, adminUser, "Initial import of "+fixture)
+	return w.hostContent(repo, content, fixture)
+}
+
+// hostContent creates repo on the scenario's Git server with content as
+// one commit on main, and remembers that commit as the initial one.
+func (w *World) hostContent(repo string, content fs.FS, from string) error {
+	s, err := w.gitServer()
 	if err != nil {
 		return err
 	}
+	sha, err := s.CreateRepo(repo, "main", content, adminUser, "Initial import of "+from)
+	if err != nil {
+		return err
+	}
+	w.rememberInitial(repo, sha)
+	return nil
+}
+
+func (w *World) rememberInitial(repo, sha string) {
 	w.commits["initial"] = sha
 	w.commits["initial "+repo] = sha
-	return nil
 }
 
 func (w *World) mapGitLab(ctx context.Context, prefix string) error {

@@ -102,17 +102,7 @@ func (w *World) gitServerHostsFolder(ctx context.Context, repo, folder string) e
 	if err != nil {
 		return fmt.Errorf("the folder for %s: %w", repo, err)
 	}
-	s, err := w.gitServer()
-	if err != nil {
-		return err
-	}
-	sha, err := s.CreateRepo(repo, "main", content, adminUser, "Initial import of "+folder)
-	if err != nil {
-		return err
-	}
-	w.commits["initial"] = sha
-	w.commits["initial "+repo] = sha
-	return nil
+	return w.hostContent(repo, content, folder)
 }
 
 func (w *World) mapGitHost(ctx context.Context, prefix string) error {
@@ -235,8 +225,7 @@ func (w *World) gitServerImports(ctx context.Context, repo, path string) error {
 	if err != nil {
 		return err
 	}
-	w.commits["initial"] = sha
-	w.commits["initial "+repo] = sha
+	w.rememberInitial(repo, sha)
 	return nil
 }
 
@@ -258,11 +247,7 @@ func (w *World) readVersionFrom(ctx context.Context, where, name, path string) e
 }
 
 func (w *World) applyApplicationSet(ctx context.Context, file string) error {
-	full, err := fixtures.Locate(file, w.featureDir, w.projectDir)
-	if err != nil {
-		return fmt.Errorf("the ApplicationSet file: %w", err)
-	}
-	doc, err := os.ReadFile(full)
+	full, doc, err := w.readProjectFile(file, "the ApplicationSet file")
 	if err != nil {
 		return err
 	}
@@ -323,4 +308,18 @@ func (w *World) configureArgoCD(ctx context.Context, folder string) error {
 	}
 	w.finally = append(w.finally, undo)
 	return nil
+}
+
+// readProjectFile reads a file a scenario names, found beside the feature
+// file or under the project root; what says which file in errors.
+func (w *World) readProjectFile(file, what string) (string, []byte, error) {
+	full, err := fixtures.Locate(file, w.featureDir, w.projectDir)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", what, err)
+	}
+	b, err := os.ReadFile(full)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return full, b, nil
 }

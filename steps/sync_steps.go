@@ -16,7 +16,6 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/rehearse/rehearse/engine"
-	"github.com/rehearse/rehearse/fixtures"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/fixtures/values"
 	"github.com/rehearse/rehearse/fixtures/workspace"
@@ -110,11 +109,7 @@ func (w *World) syncSteps() []StepDef {
 }
 
 func (w *World) applyApplicationFile(ctx context.Context, file string) error {
-	full, err := fixtures.Locate(file, w.featureDir, w.projectDir)
-	if err != nil {
-		return fmt.Errorf("the Application file: %w", err)
-	}
-	b, err := os.ReadFile(full)
+	full, b, err := w.readProjectFile(file, "the Application file")
 	if err != nil {
 		return err
 	}
