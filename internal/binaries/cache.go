@@ -95,7 +95,12 @@ func (c *Cache) Ensure(ctx context.Context, r Recipe) (string, error) {
 		return c.BinDir(r), nil
 	}
 	src := filepath.Join(c.Root, "src", r.Key())
-	if len(r.Commands) > 0 {
+	switch {
+	case r.Source != nil:
+		if err := writeSource(r.Source, src); err != nil {
+			return "", &BuildError{Recipe: r.Key(), Step: "write the source", Err: err}
+		}
+	case len(r.Commands) > 0:
 		if err := c.prepareWrapper(ctx, r, src); err != nil {
 			return "", err
 		}
@@ -249,7 +254,11 @@ func (c *Cache) prepareWrapper(ctx context.Context, r Recipe, src string) error 
 }
 
 func (c *Cache) build(ctx context.Context, r Recipe, src string, cmd Command) error {
-	c.logf("building %s %s from the Go module proxy (cold: %s; cached afterwards)", cmd.Binary, r.Version, r.Estimate)
+	from := "from the Go module proxy"
+	if r.Source != nil {
+		from = "from Rehearse's own source"
+	}
+	c.logf("building %s %s %s (cold: %s; cached afterwards)", cmd.Binary, r.Version, from, r.Estimate)
 	start := time.Now()
 	tmp := c.Path(r, "."+cmd.Binary+".tmp")
 	args := []string{"build", "-trimpath", "-o", tmp}

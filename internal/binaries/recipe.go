@@ -1,6 +1,9 @@
 package binaries
 
-import "fmt"
+import (
+	"fmt"
+	"io/fs"
+)
 
 // Command is one main package of a recipe and the file name it is built to.
 type Command struct {
@@ -36,13 +39,17 @@ type Recipe struct {
 	Files []string
 	// Estimate is shown to the user before a cold build starts.
 	Estimate string
+	// Source, when set, is a whole module of Rehearse's own (its go.mod
+	// and go.sum as _go.mod and _go.sum, so that it stays a package of
+	// this module) built instead of a module from the proxy.
+	Source fs.FS
 }
 
 // Key is the directory name used for this recipe in the cache.
 func (r Recipe) Key() string { return r.Name + "-" + r.Version }
 
 func (r Recipe) validate() error {
-	if r.Name == "" || r.Module == "" || r.Version == "" || len(r.Commands)+len(r.Files) == 0 {
+	if r.Name == "" || (r.Module == "" && r.Source == nil) || r.Version == "" || len(r.Commands)+len(r.Files) == 0 {
 		return fmt.Errorf("binaries: incomplete recipe %+v", r)
 	}
 	return nil

@@ -8,74 +8,39 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 )
 
-// EnsureSource builds a program of Rehearse's own, whose whole module
-// (go.mod and go.sum included, as "_go.mod" and "_go.sum" so that it stays
-// a package of this module) is src. It is cached under a digest of the
-// source, so a changed program is built again and an unchanged one never,
-// and returns the binary's path.
+// EnsureSource builds a program of Rehearse's own whose whole module is
+// src (see Recipe.Source), cached under a digest of the source, so that a
+// changed program is built again and an unchanged one never, and returns
+// the binary's path.
 func (c *Cache) EnsureSource(ctx context.Context, name string, src fs.FS, estimate string) (string, error) {
 	key, err := sourceKey(src)
 	if err != nil {
 		return "", fmt.Errorf("binaries: reading the source of %s: %w", name, err)
 	}
-	r := Recipe{Name: name, Version: key, Module: "(embedded)", Commands: []Command{{Package: ".", Binary: name}}, Estimate: estimate}
-	bin := c.Path(r, name)
-	if c.Built(r) {
-		return bin, nil
-	}
-	if err := os.MkdirAll(c.Root, 0o755); err != nil {
+	r := Recipe{Name: name, Version: key, Source: src, Commands: []Command{{Package: ".", Binary: name}}, Estimate: estimate}
+	if _, err := c.Ensure(ctx, r); err != nil {
 		return "", err
 	}
-	unlock, err := c.lock(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	if c.Built(r) {
-		return bin, nil
-	}
-	dir := filepath.Join(c.Root, "src", r.Key())
+	return c.Path(r, name), nil
+}
+
+// writeSource writes a Source module into dir, afresh, with _go.mod and
+// _go.sum under their real names.
+func writeSource(src fs.FS, dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
-		return "", err
+		return err
 	}
-	err = fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+	if err := os.CopyFS(dir, src); err != nil {
+		return err
+	}
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if err := os.Rename(filepath.Join(dir, "_"+f), filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
 			return err
 		}
-		target := filepath.Join(dir, filepath.FromSlash(p))
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := fs.ReadFile(src, p)
-		if err != nil {
-			return err
-		}
-		if base := filepath.Base(target); base == "_go.mod" || base == "_go.sum" {
-			target = filepath.Join(filepath.Dir(target), strings.TrimPrefix(base, "_"))
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		return "", err
 	}
-	if err := os.MkdirAll(c.BinDir(r), 0o755); err != nil {
-		return "", err
-	}
-	c.logf("building %s (first run only; %s)", name, estimate)
-	start := time.Now()
-	tmp := bin + ".tmp"
-	if _, err := c.goCmd(ctx, r, dir, "build "+name, "build", "-mod=readonly", "-trimpath", "-o", tmp, "."); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", err
-	}
-	c.recordBuildTime(r, "go build "+name, time.Since(start))
-	return bin, nil
+	return nil
 }
 
 // sourceKey is a short digest of every file's path and content.
