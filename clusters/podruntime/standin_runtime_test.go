@@ -110,6 +110,23 @@ func TestStandInsScriptsAndInitContainers(t *testing.T) {
 	}
 	assert.Contains(t, strings.Join(said, "\n"), `stand-in for nginx:1.27 (Rehearse's stand-in program; declared by "docker.io/*")`)
 
+	// An exec probe that is a shell script runs with the container's own
+	// environment: the pod is Ready only if it sees GREETING.
+	probed := script("worker", "busybox", "sleep 60")
+	probed.ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
+		Exec: &corev1.ExecAction{Command: []string{"sh", "-c", `test "$GREETING" = hello`}}}}
+	_, err = pods.Create(ctx, plainPod("probed", corev1.RestartPolicyAlways, nil, probed), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "probed ready", 30*time.Second, podIn(cs, "probed", func(p *corev1.Pod) (bool, string) {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return true, "ready"
+			}
+		}
+		return false, ""
+	}))
+	require.NoError(t, err)
+
 	// Scripts decide by their exit code: a Job-like pod succeeds or fails.
 	_, err = pods.Create(ctx, plainPod("job-ok", corev1.RestartPolicyNever, nil,
 		script("run", "busybox", `for i in $(seq 3); do echo step $i; done; exit 0`)), metav1.CreateOptions{})

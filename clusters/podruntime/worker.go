@@ -55,6 +55,7 @@ type container struct {
 	status    corev1.ContainerStatus
 	proc      *proc.Process
 	img       *image
+	env       []string // the running process's environment, for exec probes
 	successes int
 	failures  int
 }
@@ -420,6 +421,9 @@ func (w *worker) startProcess(c *container, img *image) (*proc.Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.mu.Lock()
+	c.env = env
+	w.mu.Unlock()
 	if img.StandIn != "" && path == w.r.opts.Helper && len(argv) > 1 && argv[1] == "stand-in" {
 		env = append(env, "REHEARSE_STAND_IN_IMAGE="+c.spec.Image,
 			"REHEARSE_STAND_IN_PORTS="+strings.Join(w.ports(c), ","),
@@ -885,12 +889,13 @@ func (w *worker) probeOnce(ctx context.Context, c *container, pr *corev1.Probe) 
 	return false, "the probe has no handler (httpGet, tcpSocket, exec or grpc)"
 }
 
-// execProbe runs a probe's command in the container's image: a shell
-// script in Rehearse's shell, a program from the image's files. A stand-in
-// has no programs; its exec probes pass, as its HTTP ones do.
+// execProbe runs a probe's command in the container's image, with the
+// container's environment: a shell script in Rehearse's shell, a program
+// from the image's files. A stand-in has no programs; its exec probes
+// pass, as its HTTP ones do.
 func (w *worker) execProbe(ctx context.Context, c *container, command []string) (bool, string) {
 	w.mu.Lock()
-	img := c.img
+	img, env := c.img, c.env
 	w.mu.Unlock()
 	if img == nil {
 		return false, "the container has no image yet"
@@ -902,10 +907,9 @@ func (w *worker) execProbe(ctx context.Context, c *container, command []string) 
 	if err != nil {
 		return false, err.Error()
 	}
-	env, err := w.environment(c, img)
-	if err != nil {
-		return false, err.Error()
-	}
+	// The container's own environment, as it was resolved at its start:
+	// reading its ConfigMaps and Secrets again on every probe period would
+	// be API traffic the kubelet does not make.
 	cmd := exec.CommandContext(ctx, path, argv[1:]...)
 	cmd.Args[0], cmd.Dir, cmd.Env = argv[0], dir, env
 	out, err := cmd.CombinedOutput()
