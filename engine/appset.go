@@ -99,17 +99,9 @@ func (e *Engine) ApplyApplicationSet(ctx context.Context, source string, doc []b
 // The set goes first with its Applications orphaned: while it exists its
 // controller would make again an Application deleted under it.
 func (e *Engine) DeleteApplicationSet(ctx context.Context, name string, timeout time.Duration) error {
-	apps, err := e.dyn.Resource(applicationGVR).Namespace(Namespace).List(ctx, metav1.ListOptions{})
+	owned, err := e.GeneratedApplications(ctx, name)
 	if err != nil {
 		return fmt.Errorf("listing the Applications of ApplicationSet %s: %w", name, err)
-	}
-	var owned []string
-	for _, a := range apps.Items {
-		for _, o := range a.GetOwnerReferences() {
-			if o.Kind == "ApplicationSet" && o.Name == name {
-				owned = append(owned, a.GetName())
-			}
-		}
 	}
 	orphan := metav1.DeletePropagationOrphan
 	sets := e.dyn.Resource(applicationSetGVR).Namespace(Namespace)

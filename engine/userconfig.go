@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -90,20 +91,11 @@ func ReadUserConfig(dir string) (*UserConfig, error) {
 				c.projects = append(c.projects, o)
 			default:
 				return nil, fmt.Errorf("%s: %s %s is not Argo CD configuration Rehearse applies (ConfigMaps %s, and AppProjects)",
-					f, o.GetAPIVersion(), what, strings.Join(sortedKeys(configMaps), ", "))
+					f, o.GetAPIVersion(), what, strings.Join(slices.Sorted(maps.Keys(configMaps)), ", "))
 			}
 		}
 	}
 	return c, nil
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // ApplyUserConfig merges the config's keys into Argo CD's ConfigMaps and
@@ -152,7 +144,7 @@ func (e *Engine) ApplyUserConfig(ctx context.Context, c *UserConfig, rw URLRewri
 		}
 		return nil, err
 	}
-	for _, name := range sortedKeys(boolKeys(c.configMaps)) {
+	for _, name := range slices.Sorted(maps.Keys(c.configMaps)) {
 		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			cm, err = cms.Create(ctx, newConfigMap(name), metav1.CreateOptions{})
@@ -192,14 +184,6 @@ func (e *Engine) ApplyUserConfig(ctx context.Context, c *UserConfig, rw URLRewri
 		})
 	}
 	return undo, nil
-}
-
-func boolKeys[V any](m map[string]V) map[string]bool {
-	out := map[string]bool{}
-	for k := range m {
-		out[k] = true
-	}
-	return out
 }
 
 func newConfigMap(name string) *corev1.ConfigMap {
