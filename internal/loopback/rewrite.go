@@ -71,24 +71,20 @@ func (r *Rewriter) Rewrite(raw string) (string, error) {
 	r.mu.RLock()
 	var best string
 	for from := range r.rules {
-		if strings.HasPrefix(raw, from) && len(from) > len(best) {
+		// The prefix's own URL without its final slash
+		// ("https://charts.example.com", as a Helm repoURL is written) is
+		// under it too.
+		if (strings.HasPrefix(raw, from) || raw+"/" == from) && len(from) > len(best) {
 			best = from
 		}
 	}
 	to := r.rules[best]
-	// The prefix's own URL without its final slash ("https://charts.example.com",
-	// as a Helm repoURL is written) is the prefix too.
-	if exact, ok := r.rules[raw+"/"]; ok && best == "" && strings.HasSuffix(exact, "/") {
-		r.mu.RUnlock()
-		out := strings.TrimSuffix(exact, "/")
-		if err := CheckURL(out); err != nil {
-			return "", fmt.Errorf("rewriting %q: %w", raw, err)
-		}
-		return out, nil
-	}
 	r.mu.RUnlock()
 	if best != "" {
 		out := to + strings.TrimPrefix(raw, best)
+		if raw+"/" == best {
+			out = strings.TrimSuffix(to, "/")
+		}
 		if err := CheckURL(out); err != nil {
 			return "", fmt.Errorf("rewriting %q: %w", raw, err)
 		}
