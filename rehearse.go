@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rehearse/rehearse/reports"
+	"github.com/rehearse/rehearse/reports/sequence"
 	"github.com/rehearse/rehearse/steps"
 )
 
@@ -207,11 +208,19 @@ func Run(ctx context.Context, opts ...Option) (Summary, error) {
 	sort.SliceStable(summary.Strategies, func(i, j int) bool { return summary.Strategies[i].Order < summary.Strategies[j].Order })
 	summary.Coverage = reports.Coverage(summary.Scenarios)
 	for _, c := range summary.Coverage {
-		missing := ""
-		if len(c.Missing) > 0 {
-			missing = "; not observed: " + strings.Join(c.Missing, ", ")
+		logger.Print(c.Line())
+		var observed []string
+		for _, st := range c.Steps {
+			switch st.Verdict {
+			case sequence.Observed:
+				observed = append(observed, st.Number)
+			case sequence.Missing:
+				logger.Printf("  step %s missing: %s", st.Number, st.Reason)
+			}
 		}
-		logger.Printf("flow %d (%s): %d of %d seed steps observed%s", c.Flow, c.Title, c.Observed, c.Total, missing)
+		if len(observed) > 0 {
+			logger.Printf("  observed in the record, not asserted: %s", strings.Join(observed, ", "))
+		}
 	}
 	if err := run.WriteSummary(summary); err != nil {
 		logger.Printf("writing summary: %v", err)

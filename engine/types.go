@@ -77,6 +77,15 @@ type ApplicationStatus struct {
 type SyncStatus struct {
 	Status   string `json:"status"` // Synced, OutOfSync, Unknown
 	Revision string `json:"revision,omitempty"`
+	// ComparedTo is the source and destination the controller last
+	// compared the live state against, as it read them from the spec.
+	ComparedTo *ComparedTo `json:"comparedTo,omitempty"`
+}
+
+// ComparedTo is status.sync.comparedTo.
+type ComparedTo struct {
+	Source      *ApplicationSource `json:"source,omitempty"`
+	Destination Destination        `json:"destination"`
 }
 
 type HealthStatus struct {
@@ -180,6 +189,35 @@ func (a *Application) ErrorConditions() []Condition {
 		}
 	}
 	return out
+}
+
+// Accepted says whether Argo CD's controller has parsed and validated the
+// spec: it compared the live state against exactly the spec's source and
+// destination (status.sync.comparedTo), and set no error condition
+// (InvalidSpecError, ComparisonError, ...). The error says what is missing.
+func (a *Application) Accepted() error {
+	if errs := a.ErrorConditions(); len(errs) > 0 {
+		return fmt.Errorf("application %s has the condition %s: %s", a.Name, errs[0].Type, firstLine(errs[0].Message))
+	}
+	ct := a.Status.Sync.ComparedTo
+	if ct == nil || ct.Source == nil || a.Status.ReconciledAt == nil {
+		return fmt.Errorf("application %s was not compared yet (no status.sync.comparedTo)", a.Name)
+	}
+	src := a.Spec.Source
+	if src == nil && len(a.Spec.Sources) == 1 {
+		src = &a.Spec.Sources[0]
+	}
+	if src == nil {
+		return fmt.Errorf("application %s has no single source to compare", a.Name)
+	}
+	if ct.Source.RepoURL != src.RepoURL || ct.Source.Path != src.Path || ct.Source.TargetRevision != src.TargetRevision || ct.Source.Chart != src.Chart {
+		return fmt.Errorf("application %s was compared against %s %s@%s, not its spec's %s %s@%s", a.Name,
+			ct.Source.RepoURL, ct.Source.Path, ct.Source.TargetRevision, src.RepoURL, src.Path, src.TargetRevision)
+	}
+	if ct.Destination != a.Spec.Destination {
+		return fmt.Errorf("application %s was compared against the destination %+v, not its spec's %+v", a.Name, ct.Destination, a.Spec.Destination)
+	}
+	return nil
 }
 
 // Summary is a one-line status for progress output and error messages.

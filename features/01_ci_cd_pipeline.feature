@@ -28,8 +28,9 @@ Feature: The whole CI/CD pipeline (seed flow 1)
     And the Service "keycloak" in "q-sign" serves only "v1.0.0"
     # Seed steps 1-3: the push and GitLab's push hook to Jenkins.
     When the developer pushes release "v1.0.1" of "root/q-sign-app"
-    # Seed steps 4-17.
+    # asserts seed steps 1-3: the CI runner builds only on GitLab's push hook, and this build is of the pushed commit
     Then within 120s the Jenkins build of the push has passed
+    # asserts seed steps 4-10, 12-16: each stage's own status; "Push" passes only when the registry accepted the image
     And the Jenkins build ran these stages:
       | stage           | status |
       | Checkout        | passed |
@@ -43,17 +44,23 @@ Feature: The whole CI/CD pipeline (seed flow 1)
       | Update values   | passed |
       | Commit          | passed |
       | Push chart      | passed |
+    # asserts seed step 7: go test's own output
     And the log of the Jenkins build's "Unit tests" stage contains "ok"
+    # asserts seed steps 10-11: the registry's record of the pushed image and its scan
     And the registry scanned "qsign-prod/app:v1.0.1" and found 0 vulnerabilities
+    # asserts seed steps 14-17: the chart commit is on the Git server, changing only the tag
     And the last commit of "root/q-sign" is "Update image to v1.0.1" by "jenkins", changing only "image.tag" to "v1.0.1" in "helm/keycloak-pqc/values.yaml"
-    # Seed steps 18-23: found by the next poll, rendered, diffed and applied.
+    # Found by the next poll, rendered, diffed and applied.
+    # asserts seed steps 18-19: Argo CD moved to the commit at its poll, not before, and no webhook reached it
     And Argo CD detects the push by polling, not before its next poll
+    # asserts seed steps 20-23: Synced at the commit whose only change is the image tag: fetched, rendered, diffed and applied
     And within 10s the application "q-sign" is synced to the pushed commit
-    # Seed steps 24-30: pulled from Harbor, new pod Ready before the old one goes.
+    # asserts seed steps 24-29: the new pod runs the image (pulled from the registry) and was Ready before an old pod terminated
     And within 60s the deployment "keycloak" in "q-sign" has rolled out "v1.0.1", each new pod Ready before an old pod terminated
     And the Service "keycloak" in "q-sign" serves only "v1.0.1"
+    # asserts seed step 30: Argo CD's health of the rolled-out Deployment
     And within 30s the application "q-sign" is "Synced" and "Healthy"
-    # Seed step 31.
+    # asserts seed step 31: the e-mail in the mail sink
     And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "Deployed v1.0.1", still after 1 poll
 
   Scenario: A release whose readiness never passes stalls the rollout; the old pod serves on and the app turns Degraded

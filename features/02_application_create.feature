@@ -44,21 +44,26 @@ Feature: Creating the Argo CD Application (seed flow 2)
           syncOptions:
             - CreateNamespace=true
       """
-    # Seed steps 4-7: connection test and clone, against the local Git server.
-    Then within 30s Argo CD has cloned "root/q-sign" from the Git server
-    # Seed steps 19-20: Synced, Healthy.
+    # asserts seed steps 1-3: the Application as applied, compared by Argo CD against exactly its spec, no error condition
+    Then within 30s Argo CD has parsed and validated the Application "q-sign"
+    # asserts seed steps 4-7: the Git server's log of Argo CD's ref advertisement and upload-pack fetch
+    And within 30s Argo CD has cloned "root/q-sign" from the Git server
+    # asserts seed step 19
     And within 30s the application "q-sign" is "Synced" and "Healthy"
     And the application "q-sign" is synced to the head of "main" of "root/q-sign"
-    # Seed steps 12-13: CreateNamespace=true.
+    # asserts seed steps 10-13: it did not exist (checked before), and Argo CD's controller created it (its only writer)
     And the namespace "q-sign" was created by Argo CD
-    # Seed steps 8-9 and 14-18: the chart rendered with values.yaml and applied.
+    # asserts seed steps 9, 14-16: the rendered objects, each written by Argo CD's controller
     And the last sync of "q-sign" applied:
       | kind       | name            |
       | Deployment | keycloak        |
       | Service    | keycloak        |
       | ConfigMap  | keycloak-config |
+    # asserts seed steps 17-18
     And within 30s the deployment "keycloak" in "q-sign" has 1 ready replica
+    # asserts seed step 8: a value only values.yaml sets reached the cluster
     And the ConfigMap "keycloak-config" in "q-sign" has "KC_REALM" set to "q-sign"
+    # asserts seed step 20: what the admin sees
     And the argocd CLI shows "q-sign" as "Synced" and "Healthy"
 
   Scenario: A repository that does not exist fails the Git connection test

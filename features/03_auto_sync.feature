@@ -21,14 +21,18 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
     And within 30s the deployment "keycloak" in "q-sign" has 1 ready replica
     # Seed steps 1-2.
     When the developer sets "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Scale keycloak to 3"
-    # Seed steps 3-8: no webhook, so only the next poll finds the commit.
-    Then Argo CD detects the push by polling, not before its next poll
-    # Seed steps 9-16, 19.
+    # asserts seed steps 1-2: the commit is on the Git server, changing only replicaCount
+    Then the last commit of "root/q-sign" is "Scale keycloak to 3" by "developer", changing only "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml"
+    # No webhook, so only the next poll finds the commit.
+    # asserts seed steps 3-6: Argo CD moved its comparison to the new commit at its poll
+    And Argo CD detects the push by polling, not before its next poll
+    # asserts seed steps 7-9, 15, 19: Synced at the commit that changes replicas: fetched, rendered and applied
     And within 10s the application "q-sign" is synced to the pushed commit
+    # asserts seed steps 16, 18
     And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
-    # Seed step 17: two new pods.
+    # asserts seed step 17: two new pods
     And within 30s 2 pods of deployment "keycloak" in "q-sign" were created after the push
-    # Seed steps 13-14, 20: an automated, full sync recorded in history.
+    # asserts seed steps 13-14: an automated sync
     And the last sync of "q-sign" was initiated by "automated"
     And the application "q-sign" has 2 history entries
     And within 10s the application "q-sign" is "Synced" and "Healthy"
@@ -49,6 +53,7 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
     When the developer sets "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Scale keycloak to 3"
     Then within 15s the application "q-sign" is "OutOfSync"
     And the application "q-sign" stays "OutOfSync" for 2 polls
+    # asserts seed steps 10-12: Argo CD's diff of the live Deployment against the rendered one
     And the argocd CLI diff of "q-sign" shows "replicas" changing from "1" to "3"
     And the deployment "keycloak" in "q-sign" stays at 1 replicas for 1 poll
     When the admin syncs "q-sign" with the argocd CLI
@@ -107,6 +112,7 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
     And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "has been successfully synced", still after 1 poll
     When the developer sets "replicaCount" to "3" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Scale keycloak to 3"
     Then within 15s the application "q-sign" is synced to the pushed commit
+    # asserts seed step 20: the e-mail in the mail sink, once per revision
     And "developer@q-sign.local" has received exactly 2 e-mails whose subject contains "has been successfully synced", still after 2 polls
     And "developer@q-sign.local" has received exactly 2 e-mails whose subject contains "is up and running", still after 1 poll
     And the webhook "team-hook" has received exactly 2 "on-deployed" notifications, still after 1 poll

@@ -21,11 +21,12 @@ Feature: Self-heal reverts manual changes (seed flow 4)
     And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
     # Seed steps 1-3.
     When the operator scales deployment "keycloak" in "q-sign" to 5 replicas
-    # Seed steps 4-15: drift detected and reverted, two pods terminated.
+    # asserts seed steps 12-15: spec.replicas 3 again, and the two extra pods gone from the ReplicaSet
     Then within 10s the deployment "keycloak" in "q-sign" is back to 3 replicas
-    # Seed step 16.
+    # asserts seed step 16
     And within 10s the application "q-sign" is "Synced" and "Healthy"
     # Self-heal is an automated, partial sync: no new history entry.
+    # asserts seed steps 10-11, 17: Argo CD re-synced by itself at the same revision, and says so
     And the last sync of "q-sign" was initiated by "automated"
     And the application "q-sign" has 1 history entry
 
@@ -34,7 +35,10 @@ Feature: Self-heal reverts manual changes (seed flow 4)
     And within 30s the application "q-sign" is "Synced" and "Healthy"
     And within 30s the deployment "keycloak" in "q-sign" has 3 ready replicas
     When the operator scales deployment "keycloak" in "q-sign" to 5 replicas
-    Then within 10s the application "q-sign" is "OutOfSync"
+    # asserts seed steps 1-3: five pods running
+    Then within 10s the deployment "keycloak" in "q-sign" has 5 ready replicas
+    # asserts seed steps 5, 8-9: Argo CD saw the live replicas differ from Git's
+    And within 10s the application "q-sign" is "OutOfSync"
     And the deployment "keycloak" in "q-sign" stays at 5 replicas for 2 polls
     And the application "q-sign" stays "OutOfSync" for 1 poll
 

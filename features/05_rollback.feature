@@ -44,7 +44,7 @@ Feature: Rolling back to a previous version (seed flow 5)
     And within 40s the application "q-sign" is "Synced" and "Degraded"
 
   Scenario: The admin rolls back the failing v1.0.3 to history ID 4 (seed steps 1-15)
-    # Seed steps 1-2.
+    # asserts seed steps 1-2: the CLI's own listing
     Then the argocd CLI history of "q-sign" lists:
       | id | commit                    |
       | 0  | initial                   |
@@ -55,11 +55,12 @@ Feature: Rolling back to a previous version (seed flow 5)
     When the admin tries to roll back "q-sign" to history ID 4 with the argocd CLI
     Then the argocd CLI refuses with "rollback cannot be initiated when auto-sync is enabled"
     When the admin disables auto-sync of "q-sign" with the argocd CLI
-    # Seed steps 3-13.
     And the admin rolls back "q-sign" to history ID 4 with the argocd CLI
+    # asserts seed steps 8-12: every pod runs v1.0.2 again, none of v1.0.3 is left
     Then within 30s the deployment "keycloak" in "q-sign" runs only image tag "v1.0.2"
+    # asserts seed step 13: Argo CD's health of the Deployment (OutOfSync: Git still says v1.0.3)
     And within 30s the application "q-sign" is "OutOfSync" and "Healthy"
-    # Seed steps 14-15: a new history entry for the rollback.
+    # asserts seed steps 3, 6-7, 14-15: a new history entry, deployed from revision 4's commit
     And the newest history entry of "q-sign" is ID 6 at the commit "Release v1.0.2"
     And the last sync of "q-sign" was initiated by "admin"
 

@@ -23,17 +23,18 @@ Feature: Blue-green deployment (seed flow 6)
     And users send 100 requests per second to the Service "q-sign" in "q-sign"
     # Seed steps 1-3: the green environment.
     When the admin applies "manual/green-deployment.yaml" of "root/q-sign-rollouts" to the namespace "q-sign" with kubectl
-    # Seed steps 4-5.
+    # asserts seed steps 1-5: the pods listed by the label, all three Ready
     Then within 30s all 3 pods labelled "version=v2.0.0" in "q-sign" are ready
-    # Seed steps 6-7.
+    # asserts seed steps 6-7
     And the admin's smoke test of the pods labelled "version=v2.0.0" in "q-sign" passes
-    # Seed steps 8-11: the selector switch.
     When the admin patches the selector of the Service "q-sign" in "q-sign" to "version=v2.0.0" with kubectl
+    # asserts seed steps 8-11: the users' requests, through the Service's endpoints, reach green only
     Then within 10s the users' requests to "q-sign" reach only "v2.0.0"
-    # Seed steps 12-13: five minutes of monitoring, compressed.
+    # Five minutes of monitoring, compressed.
+    # asserts seed steps 12-13: Prometheus's error and request rates
     And the admin monitors the error rate of "q-sign" in Prometheus for 5 minutes of seed time and sees no errors
-    # Seed steps 14-16.
     When the admin deletes the deployment "q-sign-blue" in "q-sign" with kubectl
+    # asserts seed steps 14-16
     Then within 30s no pod labelled "version=v1.0.0" is left in "q-sign"
     And none of the users' requests to "q-sign" has failed, and no answer was missing for more than 500ms
 

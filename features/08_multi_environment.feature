@@ -33,33 +33,44 @@ Feature: Multi-environment promotion across three clusters (seed flow 8)
     And Argo CD's "app-deployed" e-mail subject is "Deployed {{(call .repo.GetAppDetails).Helm.GetParameterValueByName `image.tag`}} to {{.app.spec.destination.name}}"
     # Seed steps 1-4.
     When the developer sets "image.tag" to "v1.0.1" in "helm/keycloak-pqc/values.yaml" on branch "develop" of "root/q-sign" and pushes "Release v1.0.1"
+    # asserts seed steps 1-2: the develop branch's commit, found by Argo CD
     Then within 10s the application "q-sign-dev" is synced to the pushed commit
+    # asserts seed steps 3-4
     And within 30s the deployment "keycloak" in "q-sign" of cluster "dev" runs "v1.0.1" on 1 ready replica requesting "50m" CPU
     And the Service "keycloak" in "q-sign" of cluster "staging" serves only "v1.0.0"
     # Seed steps 5-8.
     When the developer merges "develop" into "staging" of "root/q-sign" and pushes
+    # asserts seed steps 5-6: the merge commit on staging, found by Argo CD
     Then within 10s the application "q-sign-staging" is synced to the pushed commit
+    # asserts seed steps 7-8
     And within 30s the deployment "keycloak" in "q-sign" of cluster "staging" runs "v1.0.1" on 2 ready replicas requesting "100m" CPU
     # Seed steps 9-10.
     When the developer runs the integration tests of branch "staging" of "root/q-sign" against the Service "keycloak" in "q-sign" of cluster "staging", expecting "v1.0.1"
+    # asserts seed steps 9-10
     Then the integration tests passed
     # Seed steps 11-12.
     When the developer opens a merge request from "staging" to "main" of "root/q-sign" titled "Promote v1.0.1 to production"
+    # asserts seed steps 11-12: GitLab's record of the merge request
     Then the merge request is open, waiting for 1 approval
     # Seed step 13.
     When "lead" approves the merge request
     And "lead" merges the merge request
-    # Seed steps 14-15: detected, but prod waits for a person.
+    # Detected, but prod waits for a person.
+    # asserts seed steps 13-14: main moved (only the approved merge may move it) and Argo CD found it
     Then within 10s the application "q-sign-prod" is "OutOfSync"
+    # asserts seed step 15
     And the application "q-sign-prod" stays "OutOfSync" for 1 poll
     And the Service "keycloak" in "q-sign" of cluster "prod" serves only "v1.0.0"
     # Seed steps 16-19.
     When the developer syncs "q-sign-prod" with the argocd CLI
+    # asserts seed steps 16-17
     Then within 10s the application "q-sign-prod" is synced to the pushed commit
+    # asserts seed step 18
     And within 60s the deployment "keycloak" in "q-sign" of cluster "prod" has rolled out "v1.0.1", each new pod Ready before an old pod terminated
+    # asserts seed step 19
     And within 30s the deployment "keycloak" in "q-sign" of cluster "prod" runs "v1.0.1" on 3 ready replicas requesting "250m" CPU
     And the last sync of "q-sign-prod" was initiated by "admin"
-    # Seed step 20.
+    # asserts seed step 20: the e-mail in the mail sink
     And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "Deployed v1.0.1 to prod", still after 1 poll
 
   Scenario: A developer cannot push to main directly

@@ -21,6 +21,7 @@ type FlowRecord struct {
 	Passed   int     `json:"passed"`
 	Failed   int     `json:"failed"`
 	Seconds  float64 `json:"seconds"`
+	Asserted int     `json:"asserted"`
 	Observed int     `json:"observed"`
 	Total    int     `json:"total"`
 }
@@ -56,7 +57,7 @@ func Record(s Summary) HistoryRecord {
 	for _, c := range s.Coverage {
 		key := fmt.Sprint(c.Flow)
 		f := r.Flows[key]
-		f.Observed, f.Total = c.Observed, c.Total
+		f.Asserted, f.Observed, f.Total = c.Asserted, c.Observed, c.Total
 		r.Flows[key] = f
 	}
 	return r
@@ -193,9 +194,9 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}.passed{color:#176
 tr.differs{background:#fff3cd}</style></head><body>
 <h1>Rehearse nightly conformance</h1>
 <h2>Trend (last {{len .History}} runs)</h2>
-<table><tr><th>run</th><th>Argo CD</th><th>passed</th><th>wall</th>{{range .Flows}}<th>flow {{.}}: pass / time / seed steps</th>{{end}}</tr>
+<table><tr><th>run</th><th>Argo CD</th><th>passed</th><th>wall</th>{{range .Flows}}<th>flow {{.}}: pass / time / seed steps asserted (observed)</th>{{end}}</tr>
 {{range $r := .History}}<tr><td>{{$r.RunID}}</td><td>{{$r.ArgoCDVersion}}</td><td class="{{if $r.Failed}}failed{{else}}passed{{end}}">{{$r.Passed}}/{{len $r.Scenarios}}</td><td>{{sec $r.WallSeconds}}</td>
-{{range $f := $.Flows}}{{with flow $r $f}}<td>{{rate .}} / {{sec .Seconds}} / {{.Observed}} of {{.Total}}</td>{{end}}{{end}}</tr>
+{{range $f := $.Flows}}{{with flow $r $f}}<td>{{rate .}} / {{sec .Seconds}} / {{.Asserted}} ({{.Observed}}) of {{.Total}}</td>{{end}}{{end}}</tr>
 {{end}}</table>
 <h2>Scenarios x Argo CD versions (latest run of each)</h2>
 <table><tr><th>scenario</th>{{range .Versions}}<th>{{.}}</th>{{end}}</tr>

@@ -19,19 +19,19 @@ func TestNightlyHistoryTrendAndMatrix(t *testing.T) {
 				{Feature: "03_auto_sync.feature", Scenario: "poll", Flow: 3, Passed: true, Seconds: 10},
 				{Feature: "05_rollback.feature", Scenario: "rollback", Flow: 5, Passed: i == 0, Seconds: 20},
 			},
-			Coverage: []FlowCoverage{{Flow: 3, Observed: 18, Total: 20}}}
+			Coverage: []FlowCoverage{{Flow: 3, Asserted: 15, Observed: 3, Total: 20}}}
 		require.NoError(t, AppendHistory(root, s))
 	}
 	h, err := ReadHistory(root)
 	require.NoError(t, err)
 	require.Len(t, h, 2)
-	assert.Equal(t, FlowRecord{Passed: 1, Seconds: 10, Observed: 18, Total: 20}, h[0].Flows["3"])
+	assert.Equal(t, FlowRecord{Passed: 1, Seconds: 10, Asserted: 15, Observed: 3, Total: 20}, h[0].Flows["3"])
 	page, err := WriteNightly(root, h, 30)
 	require.NoError(t, err)
 	b, err := os.ReadFile(page)
 	require.NoError(t, err)
 	html := string(b)
-	assert.Contains(t, html, "100% / 10s / 18 of 20")
+	assert.Contains(t, html, "100% / 10s / 15 (3) of 20")
 	// The rollback scenario differs between the versions: highlighted.
 	i := strings.Index(html, "05_rollback.feature: rollback")
 	require.Positive(t, i)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/rehearse/rehearse/reports/sequence"
 )
 
 // cucumber JSON as godog writes it (the fields the page shows).
@@ -89,13 +91,24 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"startupRows": StartupRows,
 	"memoryRows":  MemoryRows,
+	// An asserted step shows as passed, an observed one as pending, a
+	// missing one as skipped.
+	"verdictClass": func(v sequence.Verdict) string {
+		switch v {
+		case sequence.Asserted:
+			return "passed"
+		case sequence.Observed:
+			return "pending"
+		}
+		return "skipped"
+	},
 }).Parse(`{{define "rows"}}<table class="lanes">{{range $i, $r := .}}<tr>{{range $r}}{{if eq $i 0}}<th>{{.}}</th>{{else}}<td>{{.}}</td>{{end}}{{end}}</tr>{{end}}</table>{{end}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Rehearse run {{.Summary.RunID}}</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left;vertical-align:top}
-.passed{color:#17662b}.failed{color:#b00020;font-weight:bold}.skipped{color:#777}
+.passed{color:#17662b}.failed{color:#b00020;font-weight:bold}.skipped{color:#777}.pending{color:#8a5a00}
 .diagram{overflow-x:auto;border:1px solid #ddd;margin:.5em 0}table.coverage td{font-size:12px}
 details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;margin:.2em 0}
 </style></head><body>
@@ -115,22 +128,27 @@ details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background
 </table>
 {{with .Summary.LaneStats}}{{template "rows" startupRows .}}{{template "rows" memoryRows .}}{{end}}
 {{if .Summary.Coverage}}<h2>Seed-step coverage</h2>
-<table><tr><th>flow</th><th>observed</th><th>missing steps</th></tr>
-{{range .Summary.Coverage}}<tr><td>{{.Flow}}. {{.Title}}</td><td>{{.Observed}} / {{.Total}}</td><td>{{join .Missing ", "}}</td></tr>{{end}}</table>{{end}}
+<p><b>asserted</b>: a Then step of a passing scenario checked the step's effect against the real system; <b>observed</b>: seen in a component's record in the seed's order, not asserted; <b>missing</b>: neither, with the reason.</p>
+<table><tr><th>flow</th><th>asserted</th><th>observed</th><th>missing</th></tr>
+{{range .Summary.Coverage}}<tr><td>{{.Flow}}. {{.Title}}</td><td>{{.Asserted}} / {{.Total}}</td><td>{{.Observed}}</td><td>{{.Missing}}</td></tr>{{end}}</table>
+{{range .Summary.Coverage}}<details><summary>flow {{.Flow}}. {{.Title}}: {{.Asserted}} asserted, {{.Observed}} observed, {{.Missing}} missing</summary>
+<table class="coverage"><tr><th>seed step</th><th>verdict</th><th>by</th><th>record</th><th>why not asserted</th></tr>
+{{range .Steps}}<tr class="{{verdictClass .Verdict}}"><td>{{.Number}}. {{.Text}}</td><td>{{.Verdict}}</td><td>{{with .Step}}{{.}}{{end}}{{with .Scenario}} <small>({{.}})</small>{{end}}</td><td>{{with .Event}}{{.Message}} <small>({{.Observer}})</small>{{end}}</td><td>{{.Reason}}</td></tr>
+{{end}}</table></details>{{end}}{{end}}
 {{if .Summary.Strategies}}<h2>Deployment strategies, measured</h2>
 <p>Each strategy rolled a release out and back under constant traffic; the seed's words beside what was measured.</p>
 <table class="strategies"><tr><th>strategy</th><th>downtime (seed)</th><th>failed requests, longest gap (measured)</th><th>resource use (seed)</th><th>peak pods / steady (measured)</th><th>rollback speed (seed)</th><th>rollback (measured)</th><th>rollout (measured)</th><th>risk (seed)</th><th>use case (seed)</th></tr>
 {{range .Summary.Strategies}}<tr><td>{{.Strategy}}</td><td>{{with .Seed}}{{.Downtime}}{{end}}</td><td>{{.Failed}} of {{.Requests}}, {{sec .LongestGapSeconds}}</td><td>{{with .Seed}}{{.ResourceUse}}{{end}}</td><td>{{.PeakPods}} / {{.SteadyPods}} ({{printf "%.2f" .PeakRatio}}x)</td><td>{{with .Seed}}{{.RollbackSpeed}}{{end}}</td><td>{{sec .RollbackSeconds}}</td><td>{{sec .RolloutSeconds}}</td><td>{{with .Seed}}{{.Risk}}{{end}}</td><td>{{with .Seed}}{{.UseCase}}{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{range .Features}}<h2>{{.Name}} <small>({{.URI}})</small></h2>
-{{with index $.Showcase (base .URI)}}<h3>Observed sequence diagram <small>({{.Scenario}}{{with .Coverage}}: {{.Observed}} of {{.Total}} seed steps of flow {{.Flow}}{{end}})</small></h3>
+{{with index $.Showcase (base .URI)}}<h3>Observed sequence diagram <small>({{.Scenario}}{{with .Coverage}}: {{.Asserted}} asserted, {{.Observed}} observed of {{.Total}} seed steps of flow {{.Flow}}{{end}})</small></h3>
 <div class="diagram">{{svg .SVG}}</div>{{end}}
 {{range .Elements}}<details{{if eq .Status "failed"}} open{{end}}><summary class="{{.Status}}">{{.Status}}: {{.Name}} <small>line {{.Line}}</small></summary>
 <table>{{range .Steps}}<tr class="{{.Result.Status}}"><td>{{.Keyword}}{{.Name}}</td><td>{{.Result.Status}}</td><td>{{.Took}}</td></tr>
 {{if .Result.Error}}<tr><td colspan="3"><pre>{{.Result.Error}}</pre></td></tr>{{end}}{{end}}</table>
-{{with index $.Sequences .Name}}{{if .SVG}}<h4>Observed sequence diagram{{with .Coverage}}: {{.Observed}} of {{.Total}} seed steps of flow {{.Flow}}{{end}}</h4>
+{{with index $.Sequences .Name}}{{if .SVG}}<h4>Observed sequence diagram{{with .Coverage}}: {{.Asserted}} asserted, {{.Observed}} observed of {{.Total}} seed steps of flow {{.Flow}}{{end}}</h4>
 <div class="diagram">{{svg .SVG}}</div>
-{{with .Coverage}}<table class="coverage"><tr><th>seed step</th><th>observed</th><th>as</th></tr>{{range .Steps}}<tr class="{{if .Observed}}passed{{else}}skipped{{end}}"><td>{{.Step.Label}}. {{.Step.Text}}</td><td>{{if .Observed}}yes{{else}}no{{end}}</td><td>{{.Event}}{{if .Observer}} <small>({{.Observer}})</small>{{end}}</td></tr>{{end}}</table>{{end}}
+{{with .Coverage}}<table class="coverage"><tr><th>seed step</th><th>verdict</th><th>asserted by</th><th>record</th></tr>{{range .Steps}}<tr class="{{verdictClass .Verdict}}"><td>{{.Step.Label}}. {{.Step.Text}}</td><td>{{.Verdict}}</td><td>{{.AssertedBy}}</td><td>{{with .Event}}{{.Message}} <small>({{.Observer}})</small>{{end}}</td></tr>{{end}}</table>{{end}}
 <details><summary>Mermaid source</summary><pre>{{.Mermaid}}</pre></details>{{end}}{{end}}</details>
 {{end}}{{end}}
 {{if .Notes}}<h2>Measurements</h2>
@@ -167,7 +185,7 @@ func showcase(all []ScenarioOutcome) map[string]ScenarioOutcome {
 		if o.Coverage == nil {
 			return 0
 		}
-		return o.Coverage.Observed
+		return 2*o.Coverage.Asserted + o.Coverage.Observed
 	}
 	for _, o := range all {
 		if o.SVG == "" {

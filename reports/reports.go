@@ -1,15 +1,16 @@
 package reports
 
 import (
-	"sort"
-
-	"github.com/rehearse/rehearse/reports/sequence"
-
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/rehearse/rehearse/reports/sequence"
 )
 
 // Run is one run's report directory.
@@ -99,56 +100,119 @@ type ScenarioOutcome struct {
 	SVG string `json:"-"`
 }
 
-// FlowCoverage is one flow's score over its passing scenarios of the run:
-// a numbered step counts once if any of them observed it. A failed
-// scenario proves nothing about the steps it went through.
+// FlowCoverage is one flow's score over its passing scenarios of the run.
+// Each numbered step gets one verdict: asserted if a Then step of a
+// passing scenario checked it, else observed if a passing scenario's
+// record showed it in the seed's order, else missing, with the reason. A
+// failed scenario proves nothing about the steps it went through.
 type FlowCoverage struct {
-	Flow     int      `json:"flow"`
-	Title    string   `json:"title"`
-	Observed int      `json:"observed"`
-	Total    int      `json:"total"`
-	Missing  []string `json:"missing,omitempty"`
+	Flow     int        `json:"flow"`
+	Title    string     `json:"title"`
+	Total    int        `json:"total"`
+	Asserted int        `json:"asserted"`
+	Observed int        `json:"observed"`
+	Missing  int        `json:"missing"`
+	Steps    []FlowStep `json:"steps"`
+}
+
+// FlowStep is one seed step's verdict in a run.
+type FlowStep struct {
+	Number  string           `json:"number"`
+	Text    string           `json:"text"`
+	Verdict sequence.Verdict `json:"verdict"`
+	// Scenario is the passing scenario the verdict comes from; Step the
+	// Then step that asserted it ("features/04_self_heal.feature:31").
+	Scenario string `json:"scenario,omitempty"`
+	Step     string `json:"step,omitempty"`
+	// Event is the record that showed the step in that scenario, if one did.
+	Event *sequence.Event `json:"event,omitempty"`
+	// Reason says why a step is not asserted.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Line is the flow's terminal line: "flow 4 (Self-Heal): 17 steps: 15
+// asserted, 1 observed, 1 missing".
+func (fc FlowCoverage) Line() string {
+	return fmt.Sprintf("flow %d (%s): %d steps: %d asserted, %d observed, %d missing", fc.Flow, fc.Title, fc.Total, fc.Asserted, fc.Observed, fc.Missing)
 }
 
 // Coverage aggregates the scenarios' seed coverage per flow.
 func Coverage(scenarios []ScenarioOutcome) []FlowCoverage {
-	byFlow := map[int]*FlowCoverage{}
-	first := map[int]*sequence.Coverage{} // any scenario's steps list the flow's labels
-	seen := map[int]map[string]bool{}
-	var order []int
+	type flowRun struct {
+		steps  []sequence.Step // the flow's steps, from any scenario's coverage
+		passed []ScenarioOutcome
+		failed []string // failed scenarios' names
+		title  string
+	}
+	flows := map[int]*flowRun{}
 	for _, s := range scenarios {
 		c := s.Coverage
 		if c == nil {
 			continue
 		}
-		fc, ok := byFlow[c.Flow]
+		fr, ok := flows[c.Flow]
 		if !ok {
-			fc = &FlowCoverage{Flow: c.Flow, Title: c.Title, Total: c.Total}
-			byFlow[c.Flow], first[c.Flow], seen[c.Flow] = fc, c, map[string]bool{}
-			order = append(order, c.Flow)
-		}
-		if !s.Passed {
-			continue // the flow is listed, its steps are not credited
-		}
-		for _, st := range c.Steps {
-			if st.Observed {
-				seen[c.Flow][st.Step.Label] = true
+			fr = &flowRun{title: c.Title}
+			for _, st := range c.Steps {
+				fr.steps = append(fr.steps, st.Step)
 			}
+			flows[c.Flow] = fr
+		}
+		if s.Passed {
+			fr.passed = append(fr.passed, s)
+		} else {
+			fr.failed = append(fr.failed, s.Scenario)
 		}
 	}
-	sort.Ints(order)
 	var out []FlowCoverage
-	for _, n := range order {
-		fc := byFlow[n]
-		for _, st := range first[n].Steps {
-			if !seen[n][st.Step.Label] {
-				fc.Missing = append(fc.Missing, st.Step.Label)
+	for _, n := range slices.Sorted(maps.Keys(flows)) {
+		fr := flows[n]
+		fc := FlowCoverage{Flow: n, Title: fr.title, Total: len(fr.steps)}
+		for j, st := range fr.steps {
+			fs := FlowStep{Number: st.Label, Text: st.Text, Verdict: sequence.Missing}
+			// The first passing scenario that asserted the step, else the
+			// first that observed it.
+			for _, s := range fr.passed {
+				r := s.Coverage.Steps[j]
+				if r.Verdict == sequence.Asserted {
+					fs = FlowStep{Number: st.Label, Text: st.Text, Verdict: sequence.Asserted, Scenario: s.Scenario, Step: r.AssertedBy, Event: r.Event}
+					break
+				}
+				if r.Event != nil && fs.Verdict == sequence.Missing {
+					fs = FlowStep{Number: st.Label, Text: st.Text, Verdict: sequence.Observed, Scenario: s.Scenario, Event: r.Event,
+						Reason: "seen in the record (" + r.Event.Observer + "), but no Then step of a passing scenario checks it"}
+				}
 			}
+			if fs.Verdict == sequence.Missing {
+				fs.Reason = missingReason(n, st.Label, fr.failed)
+			}
+			switch fs.Verdict {
+			case sequence.Asserted:
+				fc.Asserted++
+			case sequence.Observed:
+				fc.Observed++
+			default:
+				fc.Missing++
+			}
+			fc.Steps = append(fc.Steps, fs)
 		}
-		fc.Observed = len(seen[n])
-		out = append(out, *fc)
+		out = append(out, fc)
 	}
 	return out
+}
+
+// missingReason says why a step is neither asserted nor observed: the
+// seed's step is one Rehearse knowingly does not reproduce, or no passing
+// scenario shows it.
+func missingReason(flow int, label string, failed []string) string {
+	if why, ok := sequence.Plays[flow].NotReproduced[label]; ok {
+		return "not reproduced: " + why
+	}
+	why := "no Then step of a passing scenario checks it and no passing scenario's record shows it"
+	if len(failed) > 0 {
+		why += fmt.Sprintf(" (%d scenario(s) of the flow failed and count for nothing: %s)", len(failed), strings.Join(failed, "; "))
+	}
+	return why
 }
 
 // DurationRewrite is one seed duration the time scale changed.

@@ -95,24 +95,62 @@ all components   900     700     1600
 	assert.Equal(t, []string{"peak memory, MB", "lane 1"}, one[0], "one lane: no sum column")
 }
 
-// A failed scenario's observations do not count towards its flow's score.
-func TestCoverageCountsPassingScenariosOnly(t *testing.T) {
-	step := func(label string, seen bool) sequence.StepResult {
-		return sequence.StepResult{Step: sequence.Step{Label: label}, Observed: seen}
-	}
-	cov := func(a, b bool) *sequence.Coverage {
-		return &sequence.Coverage{Flow: 4, Title: "Self-Heal", Total: 2, Steps: []sequence.StepResult{step("1", a), step("2", b)}}
+// Each step gets one verdict over the flow's passing scenarios: asserted
+// beats observed beats missing, and a failed scenario counts for nothing,
+// however far it went.
+func TestCoverageGivesEachStepOneVerdictFromPassingScenarios(t *testing.T) {
+	seen := &sequence.Event{From: "Operator", To: "Kubernetes", Message: "kubectl scale", Observer: "step"}
+	cov := func(claimed string, events ...*sequence.Event) *sequence.Coverage {
+		c := &sequence.Coverage{Flow: 4, Title: "Self-Heal", Total: 3}
+		for i, label := range []string{"1", "2", "3"} {
+			r := sequence.StepResult{Step: sequence.Step{Label: label, Text: "step " + label}}
+			if i < len(events) {
+				r.Event = events[i]
+			}
+			c.Steps = append(c.Steps, r)
+		}
+		if claimed != "" {
+			c.Assert([]sequence.Claim{{Flow: 4, Labels: []string{claimed}, Step: "features/04.feature:12"}})
+		} else {
+			c.Assert(nil)
+		}
+		return c
 	}
 	got := Coverage([]ScenarioOutcome{
-		{Scenario: "passes", Passed: true, Coverage: cov(true, false)},
-		{Scenario: "fails after step 2", Passed: false, Coverage: cov(true, true)},
+		{Scenario: "observes 1", Passed: true, Coverage: cov("", seen)},
+		{Scenario: "asserts 1", Passed: true, Coverage: cov("1")},
+		{Scenario: "fails after asserting 3", Passed: false, Coverage: cov("3", seen, seen, seen)},
 	})
 	require.Len(t, got, 1)
-	assert.Equal(t, FlowCoverage{Flow: 4, Title: "Self-Heal", Observed: 1, Total: 2, Missing: []string{"2"}}, got[0])
+	fc := got[0]
+	assert.Equal(t, []int{3, 1, 0, 2}, []int{fc.Total, fc.Asserted, fc.Observed, fc.Missing})
+	assert.Equal(t, FlowStep{Number: "1", Text: "step 1", Verdict: sequence.Asserted, Scenario: "asserts 1", Step: "features/04.feature:12"}, fc.Steps[0],
+		"an assertion wins over an earlier scenario's observation")
+	assert.Equal(t, sequence.Missing, fc.Steps[2].Verdict, "only the failed scenario asserted step 3")
+	assert.Contains(t, fc.Steps[2].Reason, "fails after asserting 3")
+	assert.Equal(t, "flow 4 (Self-Heal): 3 steps: 1 asserted, 0 observed, 2 missing", fc.Line())
 
-	assert.Equal(t, []FlowCoverage{{Flow: 4, Title: "Self-Heal", Observed: 0, Total: 2, Missing: []string{"1", "2"}}},
-		Coverage([]ScenarioOutcome{{Scenario: "only failed", Coverage: cov(true, true)}}),
+	got = Coverage([]ScenarioOutcome{{Scenario: "observes 1", Passed: true, Coverage: cov("", seen)}})
+	assert.Equal(t, sequence.Observed, got[0].Steps[0].Verdict)
+	assert.Equal(t, seen, got[0].Steps[0].Event)
+	assert.Contains(t, got[0].Steps[0].Reason, "no Then step of a passing scenario checks it")
+
+	only := Coverage([]ScenarioOutcome{{Scenario: "only failed", Coverage: cov("1", seen, seen)}})
+	assert.Equal(t, []int{0, 0, 3}, []int{only[0].Asserted, only[0].Observed, only[0].Missing},
 		"a flow whose scenarios all failed is listed with nothing credited")
+}
+
+// A step Rehearse does not reproduce is missing with the play's reason.
+func TestCoverageNamesWhyAStepIsNotReproduced(t *testing.T) {
+	var label, why string
+	for l, w := range sequence.Plays[4].NotReproduced {
+		label, why = l, w
+	}
+	require.NotEmpty(t, label, "flow 4's periodic check is not reproduced")
+	c := &sequence.Coverage{Flow: 4, Title: "Self-Heal", Total: 1, Steps: []sequence.StepResult{{Step: sequence.Step{Label: label}}}}
+	c.Assert(nil)
+	got := Coverage([]ScenarioOutcome{{Scenario: "s", Passed: true, Coverage: c}})
+	assert.Equal(t, "not reproduced: "+why, got[0].Steps[0].Reason)
 }
 
 // A report CI cannot trust fails the run: CheckFiles names the file

@@ -41,6 +41,11 @@ func (w *World) applicationSteps() []StepDef {
 			Doc:     "Waits until Argo CD reports the sync status (Synced, OutOfSync) and health (Healthy, Progressing, Degraded, ...).",
 			Example: `Then within 30s the application "q-sign" is "Synced" and "Healthy"`,
 			Fn:      w.appStatusWithin},
+		{Pattern: `^within (\d+)s Argo CD has parsed and validated the Application "([^"]*)"$`,
+			Doc: "Waits until Argo CD's controller has compared the application against exactly its spec's source and destination " +
+				"(status.sync.comparedTo) with no error condition (InvalidSpecError, ComparisonError, ...).",
+			Example: `Then within 30s Argo CD has parsed and validated the Application "q-sign"`,
+			Fn:      w.appAccepted},
 		{Pattern: `^the application "([^"]*)" is synced to the head of "([^"]*)" of "([^"]*)"$`,
 			Doc:     "Asserts status.sync.revision is the commit the branch points at on the Git server.",
 			Example: `And the application "q-sign" is synced to the head of "main" of "root/q-sign"`,
@@ -185,6 +190,15 @@ func (w *World) appAtHead(ctx context.Context, name, branch, repo string) error 
 		return fmt.Errorf("application %s is at revision %q, %s of %s is %s", name, app.Status.Sync.Revision, branch, repo, head)
 	}
 	return nil
+}
+
+func (w *World) appAccepted(ctx context.Context, seconds int, name string) error {
+	return w.awaitApp(ctx, name, "Argo CD to parse and validate "+name, time.Duration(seconds)*time.Second, false, func(a *engine.Application) await.Result {
+		if err := a.Accepted(); err != nil {
+			return await.Waiting("%v", err)
+		}
+		return await.Passed("%s", a.Summary())
+	})
 }
 
 func (w *World) lastSyncApplied(ctx context.Context, name string, table *godog.Table) error {

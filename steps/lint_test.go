@@ -61,3 +61,26 @@ func BenchmarkCheckSteps(b *testing.B) {
 		}
 	}
 }
+
+// A misplaced seed-step claim stops the run before anything starts, with
+// its file and line, like an unknown step.
+func TestRunRefusesAMisplacedSeedStepClaimBeforeStarting(t *testing.T) {
+	dir := t.TempDir()
+	seed, err := os.ReadFile("../features/seed/gitops-flows.md")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "seed"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, SeedDocument), seed, 0o644))
+	feature := filepath.Join(dir, "heal.feature")
+	require.NoError(t, os.WriteFile(feature, []byte(`@flow-4
+Feature: heal
+  Scenario: one
+    # asserts seed step 1
+    When the operator scales deployment "keycloak" in "q-sign" to 5 replicas
+    # asserts seed step 99
+    Then within 10s the application "q-sign" is "OutOfSync"
+`), 0o644))
+	_, err = Run(t.Context(), RunOptions{Paths: []string{dir}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), feature+":4: a seed-step claim is on a When step (line 5)")
+	assert.Contains(t, err.Error(), feature+":6: flow 4 has no step 99")
+}

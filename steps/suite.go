@@ -2,12 +2,12 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -110,6 +110,13 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if err := checkSteps(opts.Paths, opts.UserSteps); err != nil {
 		return nil, err
 	}
+	// So do claims that a Then step asserts a seed step which the report
+	// could not hold (see sequence.ParseClaims).
+	seeds := &seedDocs{byDir: map[string][]sequence.Flow{}}
+	claims, err := readClaims(opts.Paths, seeds)
+	if err != nil {
+		return nil, err
+	}
 	// A backend that cannot run here (kind without an engine that runs
 	// privileged containers) says why once, before any scenario fails on it.
 	if err := backendAvailable(ctx, opts.Env); err != nil {
@@ -149,7 +156,6 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		free <- l
 	}
 	res := &Result{ArgoCDVersion: lanes[0].opts.ArgoCDVersion, Lanes: len(lanes)}
-	seeds := &seedDocs{byDir: map[string][]sequence.Flow{}}
 	var mu sync.Mutex
 	seq := 0
 	starts := map[string]time.Time{}
@@ -229,7 +235,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				mu.Lock()
 				res.Secrets = append(res.Secrets, w.credentials()...)
 				mu.Unlock()
-				flow := flowOf(s.Tags)
+				flow := sequence.FlowOfTags(tagNames(s.Tags))
 				cleanupErr := w.cleanup(context.WithoutCancel(ctx))
 				// Each lane, when it next becomes free, stops destination
 				// clusters that no scenario still to run will register.
@@ -250,6 +256,10 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 					play := sequence.Plays[flow]
 					o.Diagram = sequence.Build(f, play.Cast, events)
 					cov := sequence.Cover(f, play.Cast, play.Rules, events)
+					if err == nil {
+						// A passing scenario's Then steps all held.
+						cov.Assert(claims.of(s))
+					}
 					o.Coverage = &cov
 				}
 				res.Outcomes = append(res.Outcomes, o)
@@ -325,14 +335,69 @@ func (d *seedDocs) flow(dir string, number int) (sequence.Flow, bool) {
 	return sequence.Flow{}, false
 }
 
-// flowOf reads the seed flow number from a scenario's @flow-N tag.
-func flowOf(tags []*messages.PickleTag) int {
+func tagNames(tags []*messages.PickleTag) []string {
+	var out []string
 	for _, t := range tags {
-		if n, ok := strings.CutPrefix(t.Name, "@flow-"); ok {
-			if v, err := strconv.Atoi(n); err == nil {
-				return v
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+// featureClaims are the seed-step claims of a run's feature files, by
+// absolute path.
+type featureClaims map[string]*sequence.FeatureClaims
+
+// readClaims parses the claims of every feature file under paths.
+func readClaims(paths []string, seeds *seedDocs) (featureClaims, error) {
+	out := featureClaims{}
+	var problems []string
+	for _, root := range paths {
+		root, _ = featureFile(root)
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".feature") {
+				return err
 			}
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			fc, err := sequence.ParseClaims(path, src, func(tags []string) (sequence.Flow, bool) {
+				return seeds.flow(filepath.Dir(path), sequence.FlowOfTags(tags))
+			})
+			var ce *sequence.ClaimError
+			if errors.As(err, &ce) {
+				problems = append(problems, ce.Problems...)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			abs, err := filepath.Abs(path)
+			if err != nil {
+				return err
+			}
+			out[abs] = fc
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
-	return 0
+	if len(problems) > 0 {
+		return nil, &sequence.ClaimError{Problems: problems}
+	}
+	return out, nil
+}
+
+// of returns the claims on the steps of a scenario as godog runs it.
+func (fc featureClaims) of(s *godog.Scenario) []sequence.Claim {
+	abs, err := filepath.Abs(s.Uri)
+	if err != nil {
+		return nil
+	}
+	var texts []string
+	for _, st := range s.Steps {
+		texts = append(texts, st.Text)
+	}
+	return fc[abs].For(s.Name, texts)
 }

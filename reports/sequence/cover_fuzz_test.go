@@ -48,8 +48,8 @@ func FuzzCover(f *testing.F) {
 				From: from, To: to, Message: m})
 		}
 		c := Cover(flow, play.Cast, play.Rules, events)
-		if c.Observed > c.Total || len(c.Steps) != c.Total {
-			t.Fatalf("observed %d of %d with %d step results", c.Observed, c.Total, len(c.Steps))
+		if c.Asserted != 0 || c.Observed+c.Missing != c.Total || len(c.Steps) != c.Total {
+			t.Fatalf("%d asserted, %d observed, %d missing of %d with %d step results (no claims were given)", c.Asserted, c.Observed, c.Missing, c.Total, len(c.Steps))
 		}
 		matches := func(step Step, e Event) bool {
 			if !Credible(step, play.Cast, e) {
@@ -68,24 +68,30 @@ func FuzzCover(f *testing.F) {
 		prev := -1
 		for j, s := range c.Steps {
 			at[j] = -1
-			if !s.Observed {
+			if s.Event == nil {
+				if s.Verdict != Missing {
+					t.Fatalf("step %s has no event but the verdict %q", s.Step.Label, s.Verdict)
+				}
 				continue
 			}
+			if s.Verdict != Observed {
+				t.Fatalf("step %s has an event but the verdict %q", s.Step.Label, s.Verdict)
+			}
 			for k := prev + 1; k < len(events); k++ {
-				if !used[k] && events[k].Time.Equal(s.At) && events[k].Message == s.Event && matches(s.Step, events[k]) {
+				if !used[k] && events[k].Time.Equal(s.Event.Time) && events[k].Message == s.Event.Message && matches(s.Step, events[k]) {
 					at[j] = k
 					break
 				}
 			}
 			if at[j] < 0 {
-				t.Fatalf("step %s observed as %q at %s: no matching, credible, unused event after the previous step's", s.Step.Label, s.Event, s.At)
+				t.Fatalf("step %s observed as %q at %s: no matching, credible, unused event after the previous step's", s.Step.Label, s.Event.Message, s.Event.Time)
 			}
 			used[at[j]], prev = true, at[j]
 		}
 		// No unobserved step could have been observed between its
 		// observed neighbours' events: the score is not improvable there.
 		for j, s := range c.Steps {
-			if s.Observed {
+			if s.Event != nil {
 				continue
 			}
 			lo, hi := -1, len(events)

@@ -27,7 +27,7 @@ func seedFlow(t *testing.T, n int) Flow {
 func observedLabels(c Coverage) []string {
 	var out []string
 	for _, s := range c.Steps {
-		if s.Observed {
+		if s.Event != nil {
 			out = append(out, s.Step.Label)
 		}
 	}
@@ -61,7 +61,7 @@ func TestCoverCreditsSystemsFromTheirOwnRecords(t *testing.T) {
 	}
 	c := Cover(flow, play.Cast, play.Rules, events)
 	assert.Equal(t, []string{"1"}, observedLabels(c), "the operator's own action counts; Kubernetes' steps written by a step do not")
-	assert.Equal(t, StepObserver, c.Steps[0].Observer)
+	assert.Equal(t, StepObserver, c.Steps[0].Event.Observer)
 }
 
 // Matches follow the seed's order: a step seen before the one it follows

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -57,22 +58,77 @@ func Credible(s Step, cast Cast, e Event) bool {
 	return isPerson(cast[s.From]) || e.Observer != StepObserver
 }
 
+// Verdict is what a run proves about one seed step.
+type Verdict string
+
+const (
+	// Asserted: a Then step of a passing scenario checked the step's own
+	// effect against the real system (a Claim names it).
+	Asserted Verdict = "asserted"
+	// Observed: the step is seen in a component's record, in the seed's
+	// order, but no Then step checks it.
+	Observed Verdict = "observed"
+	// Missing: neither.
+	Missing Verdict = "missing"
+)
+
 // StepResult is one seed step in a scenario's coverage.
 type StepResult struct {
-	Step     Step      `json:"step"`
-	Observed bool      `json:"observed"`
-	At       time.Time `json:"at,omitzero"`
-	Event    string    `json:"event,omitempty"`
-	Observer string    `json:"observer,omitempty"`
+	Step    Step    `json:"step"`
+	Verdict Verdict `json:"verdict"`
+	// Event is the recorded event that shows the step, in the seed's order
+	// (nil: none did).
+	Event *Event `json:"event,omitempty"`
+	// AssertedBy is the Then step that checked it, as "path:line".
+	AssertedBy string `json:"asserted_by,omitempty"`
 }
 
-// Coverage is a scenario's score against its flow.
+// Coverage is a scenario's score against its flow: how many of its steps
+// are asserted, only observed, or missing (they add up to Total).
 type Coverage struct {
 	Flow     int          `json:"flow"`
 	Title    string       `json:"title"`
+	Asserted int          `json:"asserted"`
 	Observed int          `json:"observed"`
+	Missing  int          `json:"missing"`
 	Total    int          `json:"total"`
 	Steps    []StepResult `json:"steps"`
+}
+
+// Assert marks the steps the claims name as asserted. Only a passing
+// scenario's claims may be given: a failed scenario's Then steps did not
+// all hold. Claims of another flow are ignored.
+func (c *Coverage) Assert(claims []Claim) {
+	for _, cl := range claims {
+		if cl.Flow != c.Flow {
+			continue
+		}
+		for i := range c.Steps {
+			if c.Steps[i].AssertedBy == "" && slices.Contains(cl.Labels, c.Steps[i].Step.Label) {
+				c.Steps[i].AssertedBy = cl.Step
+			}
+		}
+	}
+	c.count()
+}
+
+// count sets each step's verdict and the totals.
+func (c *Coverage) count() {
+	c.Asserted, c.Observed, c.Missing = 0, 0, 0
+	for i := range c.Steps {
+		s := &c.Steps[i]
+		switch {
+		case s.AssertedBy != "":
+			s.Verdict = Asserted
+			c.Asserted++
+		case s.Event != nil:
+			s.Verdict = Observed
+			c.Observed++
+		default:
+			s.Verdict = Missing
+			c.Missing++
+		}
+	}
 }
 
 // Cover matches events against the flow's steps. A step is observed by an
@@ -121,14 +177,14 @@ func Cover(flow Flow, cast Cast, rules []Rule, events []Event) Coverage {
 		for k := i; k < len(events) && best[j][k] == best[j][i]; k++ {
 			if match(j, k) && 1+best[j+1][k+1] == best[j][i] {
 				e := events[k]
-				res.Observed, res.At, res.Event, res.Observer = true, e.Time, e.Message, e.Observer
-				c.Observed++
+				res.Event = &e
 				i = k + 1
 				break
 			}
 		}
 		c.Steps = append(c.Steps, res)
 	}
+	c.count()
 	return c
 }
 
