@@ -126,7 +126,7 @@ func (w *World) argoCloned(ctx context.Context, seconds int, repo string) error 
 // lists the branches, as git ls-remote does).
 func cloned(accesses []gitserver.Access, repo, user string) await.Result {
 	for _, a := range accesses {
-		if a.User == user && a.Service == "git-upload-pack" && a.Status == 200 && !isRefAdvertisement(a.Path) {
+		if a.User == user && a.Service == "git-upload-pack" && a.Status == 200 && !a.IsRefAdvertisement() {
 			return await.Passed("%s fetched by %s (%s)", repo, a.User, a.UserAgent)
 		}
 	}

@@ -2,11 +2,11 @@ package steps
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/reports/evidence"
 	"github.com/rehearse/rehearse/reports/sequence"
 )
 
@@ -46,54 +46,11 @@ func (w *World) recordRollouts(ns string) {
 	}()
 }
 
-func (r *rolloutRecorder) add(t time.Time, from, to, format string, args ...any) {
-	r.mu.Lock()
-	r.events = append(r.events, sequence.Event{Time: t, From: from, To: to, Message: fmt.Sprintf(format, args...), Observer: "rollout status"})
-	r.mu.Unlock()
-}
-
 func (r *rolloutRecorder) compare(t time.Time, was, now *engine.Rollout) {
-	name := now.Name
-	if was.Phase == "" || now.Steps == 0 {
-		return // no status yet, or not a canary
-	}
-	if now.Step != was.Step && now.Step > 0 && now.Step <= len(now.Weights) {
-		if wt := now.Weights[now.Step-1]; wt >= 0 {
-			first := true
-			for _, x := range now.Weights[:now.Step-1] {
-				first = first && x < 0
-			}
-			if first {
-				r.add(t, sequence.ArgoCD, sequence.Kubernetes, "Deploy canary of %s (weight: %d%%)", name, wt)
-			} else {
-				r.add(t, sequence.ArgoCD, sequence.Kubernetes, "Scale canary of %s (weight: %d%%)", name, wt)
-			}
-		}
-	}
-	if now.Step == now.Steps && was.Step != now.Steps && !now.Aborted {
-		r.add(t, sequence.ArgoCD, sequence.Kubernetes, "Full rollout of %s", name)
-	}
-	if now.UpdatedReplicas != was.UpdatedReplicas && now.Replicas > 0 && !now.Aborted {
-		pct := now.UpdatedReplicas * 100 / now.Replicas
-		if now.UpdatedReplicas == now.Replicas && now.Step == now.Steps {
-			r.add(t, sequence.Kubernetes, sequence.Kubernetes, "Scale canary to 100%% (%d pods)", now.UpdatedReplicas)
-		} else if now.UpdatedReplicas > 0 {
-			r.add(t, sequence.Kubernetes, sequence.Kubernetes, "Update weights (%d%% stable, %d%% canary: ready pods)", 100-pct, pct)
-		}
-	}
-	if now.Aborted && !was.Aborted {
-		r.add(t, sequence.ArgoCD, sequence.Kubernetes, "Delete canary of %s (rollout aborted)", name)
-	}
-	if now.Aborted && now.UpdatedReplicas == 0 && was.UpdatedReplicas > 0 {
-		r.add(t, sequence.Kubernetes, sequence.Kubernetes, "Route 100%% → stable (canary pods of %s gone)", name)
-	}
-	if now.Phase != was.Phase {
-		switch {
-		case now.Phase == "Healthy" && !now.Aborted:
-			r.add(t, sequence.ArgoCD, sequence.ArgoCD, "Canary successful: %s Healthy", name)
-		case now.Phase == "Degraded" && now.Aborted:
-			r.add(t, sequence.ArgoCD, sequence.ArgoCD, "Canary failed, rolled back: %s Degraded", name)
-		}
+	if evs := evidence.RolloutChange(t, was, now); len(evs) > 0 {
+		r.mu.Lock()
+		r.events = append(r.events, evs...)
+		r.mu.Unlock()
 	}
 }
 

@@ -215,6 +215,11 @@ func Build(flow Flow, cast Cast, events []Event) Diagram {
 			continue
 		}
 		alias[role] = p.Alias
+		if role != p.Name {
+			// Who really plays the seed's participant ("ArgoCD" in a
+			// canary is Argo Rollouts).
+			p.Name += " (" + role + ")"
+		}
 		d.Participants = append(d.Participants, p)
 	}
 	var t0 time.Time

@@ -4,17 +4,20 @@ import "regexp"
 
 // Roles observed events use.
 const (
-	Developer  = "Developer"
-	Admin      = "Admin"
-	Operator   = "Operator"
-	GitLab     = "GitLab"
-	Jenkins    = "Jenkins"
-	Harbor     = "Harbor"
-	ArgoCD     = "ArgoCD"
-	Kubernetes = "Kubernetes"
-	Prometheus = "Prometheus"
-	Users      = "Users"
-	LB         = "Load Balancer"
+	Developer = "Developer"
+	Admin     = "Admin"
+	Operator  = "Operator"
+	GitLab    = "GitLab"
+	Jenkins   = "Jenkins"
+	Harbor    = "Harbor"
+	ArgoCD    = "ArgoCD"
+	// ArgoRollouts drives a Rollout's steps and analysis: the seed gives
+	// them to "ArgoCD", and flow 7 casts Argo Rollouts in that part.
+	ArgoRollouts = "Argo Rollouts"
+	Kubernetes   = "Kubernetes"
+	Prometheus   = "Prometheus"
+	Users        = "Users"
+	LB           = "Load Balancer"
 )
 
 // ClusterRole is the role of a named destination cluster.
@@ -117,12 +120,12 @@ var Plays = map[int]Play{
 			"8", `^← updated files`,
 			"9", `^helm template`,
 			"10", `^tasks \(dry-run\)`,
-			"11", `^← dry run`,
+			"11", `^← dry run accepted`,
 			"12", `^compare app state`,
 			"13", `^(auto-sync enabled|skip auto-sync)`,
 			"14", `^auto-sync enabled`,
 			"15", `^kubectl apply: deployment`,
-			"16", `^scale deployment`,
+			"16", `^scale deployment: one more`,
 			"17", `^create new pod`,
 			"18", `^← sync operation Succeeded`,
 			"19", `^update sync status: OutOfSync → Synced`,
@@ -133,7 +136,7 @@ var Plays = map[int]Play{
 		Cast: Cast{"Ops": Operator, "K8s": Kubernetes, "ArgoCD": ArgoCD, "GL": GitLab},
 		Rules: rules(
 			"1", `^kubectl scale deployment`,
-			"2", `^scale deployment`,
+			"2", `^scale deployment: one more`,
 			"3", `^← deployment scaled`,
 			"5", `^← live state changed`,
 			"8", `^compare app state`,
@@ -141,7 +144,7 @@ var Plays = map[int]Play{
 			"10", `^(auto-sync enabled|skip auto-sync)`,
 			"11", `^auto-sync enabled`,
 			"12", `^kubectl apply: deployment`,
-			"13", `^scale deployment`,
+			"13", `^scale deployment: one fewer`,
 			"14", `^terminate old pod`,
 			"15", `^← sync operation Succeeded`,
 			"16", `^update sync status: OutOfSync → Synced`,
@@ -202,7 +205,9 @@ var Plays = map[int]Play{
 		),
 	},
 	7: {
-		Cast: Cast{"ArgoCD": ArgoCD, "K8s": Kubernetes, "Prometheus": Prometheus, "Users": Users},
+		// The canary's steps and analysis are Argo Rollouts' (Argo CD only
+		// syncs the Rollout), so it plays the seed's "ArgoCD" here.
+		Cast: Cast{"ArgoCD": ArgoRollouts, "K8s": Kubernetes, "Prometheus": Prometheus, "Users": Users},
 		Rules: rules(
 			"1", `^deploy canary`,
 			"2", `^create new pod`,
@@ -220,7 +225,6 @@ var Plays = map[int]Play{
 			"14a", `^terminate old pod`,
 			"15a", `^canary successful`,
 			"10b", `^delete canary`,
-			"11b", `^route 100% → stable`,
 			"12b", `^canary failed, rolled back`,
 		),
 	},
