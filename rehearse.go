@@ -206,6 +206,13 @@ func Run(ctx context.Context, opts ...Option) (Summary, error) {
 	summary.ReportErrors = append(summary.ReportErrors, run.CheckFiles(res.Passed+res.Failed)...)
 	summary.StackProblems = res.Problems
 	sort.SliceStable(summary.Strategies, func(i, j int) bool { return summary.Strategies[i].Order < summary.Strategies[j].Order })
+	summary.RollbackDisagreements = reports.RollbackOrder(summary.Strategies)
+	if len(summary.Strategies) > 1 && len(summary.RollbackDisagreements) == 0 {
+		logger.Printf("strategy table: the measured rollbacks keep the seed's order of rollback speeds")
+	}
+	for _, d := range summary.RollbackDisagreements {
+		logger.Printf("strategy table: %s", d)
+	}
 	summary.Coverage = reports.Coverage(summary.Scenarios)
 	for _, c := range summary.Coverage {
 		logger.Print(c.Line())

@@ -69,6 +69,22 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
     Then within 15s the Service "keycloak" in "q-sign" is deleted
     And within 10s the application "q-sign" is synced to the pushed commit
 
+  Scenario: The seed's PruneLast and foreground propagation: removed objects go after the rest is applied, a Deployment after its pods
+    Given the Git server sends push webhooks to Argo CD
+    And the namespace "prune-demo" does not exist
+    And the Git server hosts "root/prune-demo" from the folder "prune-demo"
+    And the admin applies the Application "applications/prune-demo.yaml"
+    And within 60s the application "prune-demo" is "Synced" and "Healthy"
+    And within 30s the deployment "worker" in "prune-demo" has 2 ready replicas
+    When the developer pushes "Retire the worker" setting in "values.yaml" of "root/prune-demo":
+      | key            | value |
+      | worker.enabled | false |
+      | web.revision   | 2     |
+    Then within 30s the Deployment "worker" in "prune-demo" is deleted
+    And within 30s the sync of the push to "prune-demo" has pruned "Deployment/worker, ConfigMap/worker-config" after applying everything else
+    And the deployment "worker" in "prune-demo" was deleted in the foreground, after its pods
+    And within 10s the application "prune-demo" is "Synced" and "Healthy"
+
   Scenario: Without prune, an object removed from Git stays and the app is OutOfSync
     Given the Git server sends push webhooks to Argo CD
     And the admin applies the Application "applications/q-sign-no-prune.yaml"
@@ -97,11 +113,21 @@ Feature: Auto-sync of a Helm values change (seed flow 3)
     # retry: limit 5, backoff 5s x2 up to 3m -> waits 5, 10, 20, 40, 80 s (155 s of seed time).
     Then within 30s the last sync of "q-sign" has failed after 5 retries
     And the failed sync of "q-sign" lasted at least "155s" of seed time
+    And Argo CD waited 5s, 10s, 20s, 40s and 80s of seed time between the attempts of the sync of "q-sign"
     And Argo CD does not retry the sync of "q-sign" at the same revision for 2 polls
     And "developer@q-sign.local" has received exactly 1 e-mail whose subject contains "Failed to sync application q-sign", still after 1 poll
     When the developer sets "resources.limits.cpu" to "4" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Raise the CPU limit"
     Then within 15s the application "q-sign" is synced to the pushed commit
     And within 15s the application "q-sign" is "Synced" and "Healthy"
+
+  Scenario: The retry backoff doubles from the seed's 5 s until its 3-minute cap
+    Given the Git server sends push webhooks to Argo CD
+    And the admin applies the Application "applications/q-sign-retry-cap.yaml"
+    And within 30s the application "q-sign" is "Synced" and "Healthy"
+    When the developer sets "resources.requests.cpu" to "2" in "helm/keycloak-pqc/values.yaml" of "root/q-sign" and pushes "Request more CPU than the limit"
+    Then within 30s the last sync of "q-sign" has failed after 7 retries
+    # 5 s x 2^6 would be 320 s: the seventh wait is the cap.
+    And Argo CD waited 5s, 10s, 20s, 40s, 80s, 160s and 180s of seed time between the attempts of the sync of "q-sign"
 
   Scenario: The developer is notified once per revision when the change is synced and deployed (seed step 20)
     Given the Git server sends push webhooks to Argo CD

@@ -58,9 +58,11 @@ Feature: The seed's deployment strategies compared, measured
     And the rollback to "v1.0.0" is measured for the strategy table
     And the strategy table row shows <downtime> downtime and a peak of <low> to <high> times the steady pod count
 
+    # Rolling Update's peak stays below Blue-Green's 2x: the seed calls its
+    # resource use low and Blue-Green's high, so the two bounds must not meet.
     Examples:
       | strategy       | dir       | file            | downtime | low  | high |
-      | Rolling Update | rolling   | deployment.yaml | no       | 1.25 | 2    |
+      | Rolling Update | rolling   | deployment.yaml | no       | 1.25 | 1.75 |
       | Blue-Green     | bluegreen | rollout.yaml    | no       | 2    | 2    |
       | Canary         | canary    | rollout.yaml    | no       | 1.25 | 1.75 |
       | Recreate       | recreate  | deployment.yaml | some     | 1    | 1    |

@@ -139,7 +139,8 @@ details{margin:.3em 0}summary{cursor:pointer}pre{white-space:pre-wrap;background
 <p>Each strategy rolled a release out and back under constant traffic; the seed's words beside what was measured.</p>
 <table class="strategies"><tr><th>strategy</th><th>downtime (seed)</th><th>failed requests, longest gap (measured)</th><th>resource use (seed)</th><th>peak pods / steady (measured)</th><th>rollback speed (seed)</th><th>rollback (measured)</th><th>rollout (measured)</th><th>risk (seed)</th><th>use case (seed)</th></tr>
 {{range .Summary.Strategies}}<tr><td>{{.Strategy}}</td><td>{{with .Seed}}{{.Downtime}}{{end}}</td><td>{{.Failed}} of {{.Requests}}, {{sec .LongestGapSeconds}}</td><td>{{with .Seed}}{{.ResourceUse}}{{end}}</td><td>{{.PeakPods}} / {{.SteadyPods}} ({{printf "%.2f" .PeakRatio}}x)</td><td>{{with .Seed}}{{.RollbackSpeed}}{{end}}</td><td>{{sec .RollbackSeconds}}</td><td>{{sec .RolloutSeconds}}</td><td>{{with .Seed}}{{.Risk}}{{end}}</td><td>{{with .Seed}}{{.UseCase}}{{end}}</td></tr>
-{{end}}</table>{{end}}
+{{end}}</table>
+{{with .Summary.RollbackDisagreements}}<p>Rollback speed against the seed's order (fast, medium, slow):</p><ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{else}}{{if gt (len .Summary.Strategies) 1}}<p>The measured rollbacks keep the seed's order of rollback speeds.</p>{{end}}{{end}}{{end}}
 {{range .Features}}<h2>{{.Name}} <small>({{.URI}})</small></h2>
 {{with index $.Showcase (base .URI)}}<h3>Observed sequence diagram <small>({{.Scenario}}{{with .Coverage}}: {{.Asserted}} asserted, {{.Observed}} observed of {{.Total}} seed steps of flow {{.Flow}}{{end}})</small></h3>
 <div class="diagram">{{svg .SVG}}</div>{{end}}

@@ -245,6 +245,9 @@ type Summary struct {
 	// Strategies is the seed's strategy table as measured by the run's
 	// strategy scenarios, in the seed's order.
 	Strategies []StrategyRow `json:"strategies,omitempty"`
+	// RollbackDisagreements say where the measured rollbacks do not keep
+	// the seed's order of rollback speeds (see RollbackOrder).
+	RollbackDisagreements []string `json:"rollback_order_disagreements,omitempty"`
 	// Error is set when the run stopped before running scenarios.
 	Error string `json:"error,omitempty"`
 	// ReportErrors say why a report file (junit.xml, cucumber.json) is

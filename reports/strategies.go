@@ -105,3 +105,33 @@ func (r StrategyRow) Downtime() (bool, string) {
 	}
 	return false, fmt.Sprintf("no request failed and the longest gap was %.3fs (downtime from %.3fs)", r.LongestGapSeconds, limit)
 }
+
+// rollbackRank orders the seed's rollback-speed words, fastest first.
+var rollbackRank = map[string]int{"fast": 1, "medium": 2, "slow": 3}
+
+// RollbackOrder compares the measured rollbacks with the seed's words:
+// for every two strategies the seed ranks apart ("fast" before "medium"
+// before "slow"), the one it calls faster must not have taken longer. It
+// returns one line per pair that disagrees (none: the measurements keep
+// the seed's order), naming both times, so the report says where the
+// seed's table does not hold here rather than leaving the reader to
+// compare.
+func RollbackOrder(rows []StrategyRow) []string {
+	var out []string
+	for _, a := range rows {
+		for _, b := range rows {
+			if a.Seed == nil || b.Seed == nil || a.RollbackSeconds == 0 || b.RollbackSeconds == 0 {
+				continue
+			}
+			ra, rb := rollbackRank[strings.ToLower(a.Seed.RollbackSpeed)], rollbackRank[strings.ToLower(b.Seed.RollbackSpeed)]
+			if ra == 0 || rb == 0 || ra >= rb {
+				continue
+			}
+			if a.RollbackSeconds > b.RollbackSeconds {
+				out = append(out, fmt.Sprintf("the seed rolls %s back faster (%s) than %s (%s), but here it took %.2f s against %.2f s",
+					a.Strategy, a.Seed.RollbackSpeed, b.Strategy, b.Seed.RollbackSpeed, a.RollbackSeconds, b.RollbackSeconds))
+			}
+		}
+	}
+	return out
+}

@@ -43,3 +43,23 @@ func TestDowntimeCountsFailuresAndLongGaps(t *testing.T) {
 		assert.Contains(t, why, c.why)
 	}
 }
+
+func TestRollbackOrderNamesEveryPairThatDisagreesWithTheSeed(t *testing.T) {
+	row := func(name, speed string, seconds float64) StrategyRow {
+		return StrategyRow{Strategy: name, Seed: &SeedStrategy{Strategy: name, RollbackSpeed: speed}, RollbackSeconds: seconds}
+	}
+	agree := []StrategyRow{row("Rolling Update", "medium", 4), row("Blue-Green", "fast", 1.2), row("Canary", "fast", 1.5), row("Recreate", "slow", 6)}
+	assert.Empty(t, RollbackOrder(agree), "fast <= medium <= slow; two fast ones are not compared")
+
+	// As measured on 2026-12-07: Canary walks its steps again, Recreate is quick.
+	measured := []StrategyRow{row("Rolling Update", "medium", 4.01), row("Blue-Green", "fast", 1.20), row("Canary", "fast", 4.99), row("Recreate", "slow", 1.88)}
+	got := RollbackOrder(measured)
+	assert.Equal(t, []string{
+		"the seed rolls Rolling Update back faster (medium) than Recreate (slow), but here it took 4.01 s against 1.88 s",
+		"the seed rolls Canary back faster (fast) than Rolling Update (medium), but here it took 4.99 s against 4.01 s",
+		"the seed rolls Canary back faster (fast) than Recreate (slow), but here it took 4.99 s against 1.88 s",
+	}, got)
+
+	unmeasured := []StrategyRow{row("Rolling Update", "medium", 0), row("Recreate", "slow", 1)}
+	assert.Empty(t, RollbackOrder(unmeasured), "a row without a rollback is not compared")
+}

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/rehearse/rehearse/clusters/podwatch"
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/internal/await"
 	"github.com/rehearse/rehearse/internal/timescale"
@@ -24,6 +25,13 @@ func (w *World) retrySteps() []StepDef {
 			Doc:     "Asserts the failed operation ran (startedAt to finishedAt) at least this seed duration, compressed by the run's time scale: the retry backoff really waited. Timestamps have whole seconds, so one second of slack is allowed.",
 			Example: `And the failed sync of "q-sign" lasted at least "155s" of seed time`,
 			Fn:      w.failedSyncLasted},
+		{Pattern: `^Argo CD waited ((?:\d+[a-z]+)(?:, \d+[a-z]+)* and \d+[a-z]+) of seed time between the attempts of the sync of "([^"]*)"$`,
+			Doc: "From the controller's log: each failed attempt of the app's last sync was retried after this wait (seed time, " +
+				"compressed), one per retry in order. Argo CD counts a wait from the failure's whole second and refreshes the app " +
+				"before it retries, so a retry must come no earlier than that second plus the wait and no later than a second " +
+				"after the failure plus the wait: a backoff that does not grow retries too early, one that ignores its cap too late.",
+			Example: `And Argo CD waited 5s, 10s, 20s, 40s and 80s of seed time between the attempts of the sync of "q-sign"`,
+			Fn:      w.retryWaits},
 		{Pattern: `^Argo CD does not retry the sync of "([^"]*)" at the same revision for (\d+) polls?$`,
 			Doc:     "Asserts no new operation starts for this many polls after a failed sync at an unchanged revision (Argo CD's \"already attempted\" rule), and that its SyncError condition says so.",
 			Example: `And Argo CD does not retry the sync of "q-sign" at the same revision for 2 polls`,
@@ -32,11 +40,75 @@ func (w *World) retrySteps() []StepDef {
 			Doc:     "Waits until the object is gone (pruned).",
 			Example: `Then within 15s the Service "keycloak" in "q-sign" is deleted`,
 			Fn:      w.objectDeleted},
+		{Pattern: `^the deployment "([^"]*)" in "([^"]*)" was deleted in the foreground, after its pods$`,
+			Doc: "From the namespace's recording: the Deployment was seen deleting with the garbage collector's foregroundDeletion " +
+				"finalizer (PrunePropagationPolicy=foreground), and each of its pods was gone before it was.",
+			Example: `And the deployment "worker" in "prune-demo" was deleted in the foreground, after its pods`,
+			Fn:      w.deletedInForeground},
+		{Pattern: `^within (\d+)s the sync of the push to "([^"]*)" has pruned "([^"]*)" after applying everything else$`,
+			Doc: "Waits until the app's operation at the pushed commit has ended, then reads the controller's log of it: the objects " +
+				"pruned (kind/name, comma-separated) are exactly these, each after every object the sync applied (PruneLast=true).",
+			Example: `And within 30s the sync of the push to "prune-demo" has pruned "Deployment/worker, ConfigMap/worker-config" after applying everything else`,
+			Fn:      w.prunedLast},
 		{Pattern: `^the (Service|ConfigMap|Deployment) "([^"]*)" in "([^"]*)" still exists after (\d+) polls?$`,
 			Doc:     "Asserts the object is present for this many (compressed) poll intervals (not pruned).",
 			Example: `Then the Service "keycloak" in "q-sign" still exists after 2 polls`,
 			Fn:      w.objectStays},
 	}
+}
+
+func (w *World) deletedInForeground(ctx context.Context, name, ns string) error {
+	rec := w.podRecorders[recorderKey("", ns)]
+	if rec == nil {
+		return fmt.Errorf("namespace %s was not recorded: apply an Application deploying to it first", ns)
+	}
+	d, ok := rec.Deployment(name)
+	if !ok {
+		return fmt.Errorf("no deployment %s was seen in %s", name, ns)
+	}
+	return podwatch.ForegroundDeletion(d, rec.Pods())
+}
+
+func (w *World) prunedLast(ctx context.Context, seconds int, name, objects string) error {
+	if err := w.requirePush(); err != nil {
+		return err
+	}
+	err := w.awaitApp(ctx, name, fmt.Sprintf("the sync of %s at %s to end", name, short(w.lastPush.sha)), time.Duration(seconds)*time.Second, false,
+		func(a *engine.Application) await.Result {
+			op := a.Status.OperationState
+			if op != nil && op.Phase != "Running" && op.SyncResult != nil && op.SyncResult.Revision == w.lastPush.sha {
+				return await.Passed("%s", a.Summary())
+			}
+			return await.Waiting("%s", a.Summary())
+		})
+	if err != nil {
+		return err
+	}
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, o := range strings.Split(objects, ",") {
+		want = append(want, strings.TrimSpace(o))
+	}
+	return engine.PrunedLast(engine.SyncResults(e.LogLines("argocd-application-controller", w.lastPush.at), name), want)
+}
+
+func (w *World) retryWaits(ctx context.Context, list, name string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	var want []time.Duration
+	for _, word := range strings.FieldsFunc(strings.ReplaceAll(list, " and ", ","), func(r rune) bool { return r == ',' }) {
+		d, err := timescale.ParseSeed(strings.TrimSpace(word))
+		if err != nil {
+			return fmt.Errorf("wait %q: %w", word, err)
+		}
+		want = append(want, e.Scale().Convert("step: Argo CD waited between attempts", d))
+	}
+	return engine.CheckRetryWaits(engine.RetryAttempts(e.LogLines("argocd-application-controller", w.started), name), want)
 }
 
 func (w *World) failedAfterRetries(ctx context.Context, seconds int, name string, retries int, text string) error {

@@ -1,18 +1,24 @@
 // Package podwatch records the life of a namespace's pods as they are seen
 // (created, Ready, terminating, gone), so a scenario can check the order of
 // a rolling update after the fact: each new pod Ready before an old one
-// goes, the way the seed's steps 24-29 describe.
+// goes, the way the seed's steps 24-29 describe. It records how the
+// namespace's Deployments were deleted too (with which finalizers, and
+// when they were gone), so a foreground deletion can be told from a
+// background one after the fact.
 package podwatch
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -39,35 +45,59 @@ type Recorder struct {
 	factory informers.SharedInformerFactory
 	stop    chan struct{}
 
-	mu   sync.Mutex
-	pods map[types.UID]*Pod
+	mu          sync.Mutex
+	pods        map[types.UID]*Pod
+	deployments map[types.UID]*Deployment
+}
+
+// Deployment is what was seen of one Deployment's deletion.
+type Deployment struct {
+	Name string
+	UID  types.UID
+	// Deleting is when it was first seen with a deletionTimestamp, and
+	// Finalizers what it carried then ("foregroundDeletion" while the
+	// garbage collector deletes its dependents first); Gone when it left
+	// the API. Zero: not seen.
+	Deleting   time.Time
+	Finalizers []string
+	Gone       time.Time
 }
 
 // Start begins recording; pods that already exist are recorded as seen now.
 func Start(ctx context.Context, cs kubernetes.Interface, namespace string) (*Recorder, error) {
-	r := &Recorder{pods: map[types.UID]*Pod{}, stop: make(chan struct{}),
+	r := &Recorder{pods: map[types.UID]*Pod{}, deployments: map[types.UID]*Deployment{}, stop: make(chan struct{}),
 		factory: informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace))}
 	inf := r.factory.Core().V1().Pods().Informer()
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { r.seen(o, false) },
-		UpdateFunc: func(_, o any) { r.seen(o, false) },
-		DeleteFunc: func(o any) {
-			if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
-				o = t.Obj
-			}
-			r.seen(o, true)
-		},
-	}); err != nil {
+	dinf := r.factory.Apps().V1().Deployments().Informer()
+	if err := record(inf, r.seen); err != nil {
+		return nil, err
+	}
+	if err := record(dinf, r.seenDeployment); err != nil {
 		return nil, err
 	}
 	r.factory.Start(r.stop)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if !cache.WaitForCacheSync(sctx.Done(), inf.HasSynced) {
+	if !cache.WaitForCacheSync(sctx.Done(), inf.HasSynced, dinf.HasSynced) {
 		r.Stop()
 		return nil, fmt.Errorf("podwatch: pods of %s did not sync within 30s", namespace)
 	}
 	return r, nil
+}
+
+// record calls seen for every version of inf's objects, gone for the last.
+func record(inf cache.SharedIndexInformer, seen func(o any, gone bool)) error {
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { seen(o, false) },
+		UpdateFunc: func(_, o any) { seen(o, false) },
+		DeleteFunc: func(o any) {
+			if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = t.Obj
+			}
+			seen(o, true)
+		},
+	})
+	return err
 }
 
 // Stop ends recording.
@@ -113,6 +143,77 @@ func (r *Recorder) seen(o any, gone bool) {
 			h.Terminating = now
 		}
 	}
+}
+
+func (r *Recorder) seenDeployment(o any, gone bool) {
+	d, ok := o.(*appsv1.Deployment)
+	if !ok {
+		return
+	}
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.deployments[d.UID]
+	if !ok {
+		h = &Deployment{Name: d.Name, UID: d.UID}
+		r.deployments[d.UID] = h
+	}
+	if h.Deleting.IsZero() && d.DeletionTimestamp != nil {
+		h.Deleting, h.Finalizers = now, append([]string(nil), d.Finalizers...)
+	}
+	if gone && h.Gone.IsZero() {
+		h.Gone = now
+	}
+}
+
+// Deployment returns what was seen of the Deployment's deletion (the
+// latest one of that name), or false if none was seen.
+func (r *Recorder) Deployment(name string) (Deployment, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out Deployment
+	found := false
+	for _, d := range r.deployments {
+		if d.Name == name && (!found || d.Deleting.After(out.Deleting)) {
+			out, found = *d, true
+		}
+	}
+	return out, found
+}
+
+// ForegroundDeletion checks that d was deleted in the foreground: it was
+// seen deleting with the garbage collector's "foregroundDeletion"
+// finalizer, and every one of its pods (by name) was gone before it was.
+func ForegroundDeletion(d Deployment, pods []Pod) error {
+	switch {
+	case d.Deleting.IsZero() || d.Gone.IsZero():
+		return fmt.Errorf("deployment %s was not seen deleted (deleting %v, gone %v)", d.Name, !d.Deleting.IsZero(), !d.Gone.IsZero())
+	case !slices.Contains(d.Finalizers, metav1.FinalizerDeleteDependents):
+		return fmt.Errorf("deployment %s was deleted without the %q finalizer (it had %v): not in the foreground", d.Name, metav1.FinalizerDeleteDependents, d.Finalizers)
+	}
+	n := 0
+	for _, p := range pods {
+		hash := p.Labels["pod-template-hash"]
+		if hash == "" || !strings.HasPrefix(p.Name, d.Name+"-"+hash+"-") || p.Leftover {
+			continue
+		}
+		n++
+		if p.Gone.IsZero() || p.Gone.After(d.Gone) {
+			return fmt.Errorf("pod %s was gone %s, after its deployment %s (gone at %s): not in the foreground",
+				p.Name, orNotSeen(p.Gone), d.Name, d.Gone.Format("15:04:05.000"))
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("deployment %s had no pods recorded to delete first", d.Name)
+	}
+	return nil
+}
+
+func orNotSeen(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return "at " + t.Format("15:04:05.000")
 }
 
 func podReady(p *corev1.Pod) bool {

@@ -58,3 +58,31 @@ func TestAliveAndPeak(t *testing.T) {
 	require.Equal(t, 2, Peak(pods, at(1), at(3)))
 	require.Equal(t, 2, Alive(pods, at(8)))
 }
+
+func TestForegroundDeletionNeedsTheFinalizerAndThePodsGoneFirst(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	pod := func(name string, gone int) Pod {
+		p := Pod{Name: name, Labels: map[string]string{"pod-template-hash": "abc"}, Created: t0}
+		if gone >= 0 {
+			p.Gone = at(gone)
+		}
+		return p
+	}
+	fg := Deployment{Name: "worker", Deleting: at(100), Finalizers: []string{"foregroundDeletion"}, Gone: at(500)}
+	pods := []Pod{pod("worker-abc-1", 300), pod("worker-abc-2", 400), pod("web-def-1", -1)}
+	assert.NoError(t, ForegroundDeletion(fg, pods))
+
+	background := fg
+	background.Finalizers = nil
+	assert.ErrorContains(t, ForegroundDeletion(background, pods), `without the "foregroundDeletion" finalizer`)
+
+	late := []Pod{pod("worker-abc-1", 300), pod("worker-abc-2", 600)}
+	assert.ErrorContains(t, ForegroundDeletion(fg, late), "pod worker-abc-2 was gone at")
+
+	stays := []Pod{pod("worker-abc-1", -1)}
+	assert.ErrorContains(t, ForegroundDeletion(fg, stays), "was gone never")
+
+	assert.ErrorContains(t, ForegroundDeletion(fg, []Pod{pod("web-def-1", 1)}), "no pods recorded")
+	assert.ErrorContains(t, ForegroundDeletion(Deployment{Name: "worker"}, pods), "was not seen deleted")
+}

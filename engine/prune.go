@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// resourceResult is gitops-engine's log line for a sync task's first
+// result: "Adding resource result, status: 'Pruned', phase: 'Succeeded',
+// message: 'pruned'", with the object in the line's fields.
+var resourceResult = regexp.MustCompile(`^Adding resource result, status: '([^']*)', phase: '[^']*', message: '([^']*)'`)
+
+// SyncResultAt is one object's result in a sync, as the controller logged it.
+type SyncResultAt struct {
+	Time   time.Time
+	Status string // Synced, Pruned, SyncFailed, PruneSkipped
+	Object string // "Deployment/worker"
+}
+
+// SyncResults reads the results the application controller logged for app.
+func SyncResults(lines []LogLine, app string) []SyncResultAt {
+	var out []SyncResultAt
+	for _, l := range lines {
+		name := l.Fields["application"]
+		if _, n, ok := strings.Cut(name, "/"); ok {
+			name = n
+		}
+		m := resourceResult.FindStringSubmatch(l.Message)
+		if name != app || m == nil {
+			continue
+		}
+		out = append(out, SyncResultAt{Time: l.Time, Status: m[1], Object: l.Fields["kind"] + "/" + l.Fields["name"]})
+	}
+	return out
+}
+
+// PrunedLast checks that the objects pruned were exactly want, each after
+// every object the sync applied (PruneLast=true puts the prunes in a last
+// wave of their own). results are one sync's, in log order.
+func PrunedLast(results []SyncResultAt, want []string) error {
+	var pruned []string
+	var lastApplied SyncResultAt
+	for _, r := range results {
+		if r.Status != "Pruned" && r.Time.After(lastApplied.Time) {
+			lastApplied = r
+		}
+	}
+	for _, r := range results {
+		if r.Status != "Pruned" {
+			continue
+		}
+		// A Deployment deleted in the foreground stays until its pods
+		// are gone, and the sync may prune it again meanwhile.
+		if !slices.Contains(pruned, r.Object) {
+			pruned = append(pruned, r.Object)
+		}
+		if !lastApplied.Time.IsZero() && !r.Time.After(lastApplied.Time) {
+			return fmt.Errorf("%s was pruned at %s, before %s was %s at %s: not pruned last",
+				r.Object, r.Time.Format("15:04:05.000000"), lastApplied.Object, lastApplied.Status, lastApplied.Time.Format("15:04:05.000000"))
+		}
+	}
+	if lastApplied.Time.IsZero() {
+		return fmt.Errorf("the sync applied nothing besides its prunes (%v), so their order says nothing", pruned)
+	}
+	slices.Sort(pruned)
+	w := slices.Sorted(slices.Values(want))
+	if !slices.Equal(pruned, w) {
+		return fmt.Errorf("the sync pruned %v, want %v", pruned, w)
+	}
+	return nil
+}
