@@ -18,11 +18,12 @@ type Participant struct {
 // Step is one numbered message of a seed diagram. Steps inside alt
 // branches carry a letter ("10a", "10b").
 type Step struct {
-	Label    string // "7", "10a"
-	Number   int    // 7, 10
-	From, To string // participant aliases
-	Text     string // without the number, <br/> as a space
-	Line     int    // in the seed document
+	Label  string `json:"label"`  // "7", "10a"
+	Number int    `json:"number"` // 7, 10
+	From   string `json:"from"`   // participant aliases
+	To     string `json:"to"`
+	Text   string `json:"text"` // without the number, <br/> as a space
+	Line   int    `json:"line"` // in the seed document
 }
 
 // Flow is one "## N. Title" section with its diagram.
