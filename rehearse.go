@@ -51,7 +51,8 @@ func WithFeatures(paths ...string) Option { return func(s *settings) { s.paths =
 // directory).
 func WithProjectDir(dir string) Option { return func(s *settings) { s.projectDir = dir } }
 
-// WithTags selects scenarios by a tag expression ("@smoke && ~@slow").
+// WithTags selects scenarios by a Cucumber tag expression ("@smoke and not
+// (@slow or @flaky)"; godog's "@smoke && ~@slow" is read too).
 func WithTags(expr string) Option { return func(s *settings) { s.tags = expr } }
 
 // WithReportRoot is where the run's report directory is made (default:

@@ -29,7 +29,7 @@ func splitList(s string) []string {
 
 func runCmd(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	tags := fs.String("tags", "", "tag expression selecting scenarios, e.g. @flow-2")
+	tags := fs.String("tags", "", "Cucumber tag expression selecting scenarios, e.g. @flow-2 or \"(@flow-6 or @flow-7) and not @slow\"")
 	backend := fs.String("backend", "kwok", "cluster backend: kwok, kind or existing")
 	argocd := fs.String("argocd-version", engine.DefaultArgoCDVersion, "Argo CD version to run (v3.2.11 or v3.6.1)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig for --backend existing (default $KUBECONFIG)")
