@@ -182,7 +182,7 @@ func NewEnvironment(opts EnvOptions) (*Environment, error) {
 		return nil, err
 	}
 	return &Environment{opts: opts, timings: map[string]time.Duration{}, scale: scale, mirrors: loopback.NewRewriter(), standIns: &podruntime.StandIns{},
-		images: &imageCache{built: map[string]*imageBuild{}, log: opts.Log}, namespaces: map[string]bool{}, extra: map[string]clusters.Cluster{},
+		images: &imageCache{built: map[string]prebuiltImage{}, log: opts.Log}, namespaces: map[string]bool{}, extra: map[string]clusters.Cluster{},
 		addresses: &podruntime.AddressPool{}}, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/internal/timescale"
 	"github.com/rehearse/rehearse/reports"
@@ -61,7 +63,7 @@ func newLanes(opts EnvOptions, n int) ([]*Environment, error) {
 		return nil, fmt.Errorf("%d scenarios at once: at most %d (each runs its own cluster and Argo CD)", n, MaxParallel)
 	}
 	addresses := &podruntime.AddressPool{}
-	images := &imageCache{built: map[string]*imageBuild{}, log: opts.Log}
+	images := &imageCache{built: map[string]prebuiltImage{}, log: opts.Log}
 	var lanes []*Environment
 	for i := range n {
 		env, err := NewEnvironment(opts)
@@ -89,26 +91,26 @@ type laneLogger struct {
 func (l laneLogger) Printf(format string, args ...any) { l.log.Printf(l.lane+": "+format, args...) }
 
 // imageCache holds the images built from fixtures, once per run for every
-// lane (each lane pushes them to its own registry). Each image has its own
-// entry, so a lane asking for one image never waits for another's build.
+// lane (each lane pushes them to its own registry). Builds of one key run
+// once at a time (singleflight); different keys never wait for each other.
 type imageCache struct {
-	mu    sync.Mutex
-	built map[string]*imageBuild
-	log   Logger // the run's, not a lane's: an image serves every lane
+	building singleflight.Group
+	mu       sync.Mutex
+	built    map[string]prebuiltImage
+	log      Logger // the run's, not a lane's: an image serves every lane
+}
+
+func (c *imageCache) lookup(key string) (prebuiltImage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.built[key]
+	return b, ok
 }
 
 func (c *imageCache) logf(format string, args ...any) {
 	if c.log != nil {
 		c.log.Printf(format, args...)
 	}
-}
-
-// imageBuild is one fixture image, built or being built; done closes when
-// the build ends.
-type imageBuild struct {
-	done chan struct{}
-	prebuiltImage
-	err error
 }
 
 // scanAndClose looks for the run's credentials (every lane's and every

@@ -758,33 +758,43 @@ func (e *Environment) buildFolder(ctx context.Context, dir, version string) (v1.
 }
 
 // buildOnce runs build once per key for the whole run; callers asking for
-// an image being built wait for that build. A failed build is forgotten, so
-// the next caller tries again and reports its own error.
+// an image being built wait for that build. A failed build is not kept: a
+// caller that shared another's failure tries once more with its own
+// context, and reports its own error.
 func (e *Environment) buildOnce(ctx context.Context, key, what string, build func(context.Context) (v1.Image, string, error)) (v1.Image, string, error) {
-	e.images.mu.Lock()
-	if b, ok := e.images.built[key]; ok {
-		e.images.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if b, ok := e.images.lookup(key); ok {
+			return b.image, b.ref, nil
+		}
+		ran := false // this caller's build ran, not another's it shared
+		ch := e.images.building.DoChan(key, func() (any, error) {
+			ran = true
+			if b, ok := e.images.lookup(key); ok {
+				return b, nil // built between the lookup and this call
+			}
+			img, ref, err := build(ctx)
+			if err != nil {
+				return nil, err
+			}
+			b := prebuiltImage{image: img, ref: ref}
+			e.images.mu.Lock()
+			e.images.built[key] = b
+			e.images.mu.Unlock()
+			return b, nil
+		})
 		select {
-		case <-b.done:
+		case r := <-ch:
+			if r.Err == nil {
+				b := r.Val.(prebuiltImage)
+				return b.image, b.ref, nil
+			}
+			if ran || attempt > 0 || ctx.Err() != nil {
+				return nil, "", r.Err
+			}
 		case <-ctx.Done():
 			return nil, "", fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 		}
-		if b.err != nil {
-			return e.buildOnce(ctx, key, what, build)
-		}
-		return b.image, b.ref, nil
 	}
-	b := &imageBuild{done: make(chan struct{})}
-	e.images.built[key] = b
-	e.images.mu.Unlock()
-	defer close(b.done)
-	b.image, b.ref, b.err = build(ctx)
-	if b.err != nil {
-		e.images.mu.Lock()
-		delete(e.images.built, key)
-		e.images.mu.Unlock()
-	}
-	return b.image, b.ref, b.err
 }
 
 func (e *Environment) buildFixture(ctx context.Context, fixture, version, behaviour string) (v1.Image, string, error) {
