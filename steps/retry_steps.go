@@ -28,8 +28,9 @@ func (w *World) retrySteps() []StepDef {
 		{Pattern: `^Argo CD waited ((?:\d+[a-z]+)(?:, \d+[a-z]+)* and \d+[a-z]+) of seed time between the attempts of the sync of "([^"]*)"$`,
 			Doc: "From the controller's log: each failed attempt of the app's last sync was retried after this wait (seed time, " +
 				"compressed), one per retry in order. Argo CD counts a wait from the failure's whole second and refreshes the app " +
-				"before it retries, so a retry must come no earlier than that second plus the wait and no later than a second " +
-				"after the failure plus the wait: a backoff that does not grow retries too early, one that ignores its cap too late.",
+				"before it retries, so a retry must come no earlier than that second plus the wait and no later than 3 s after " +
+				"the failure plus the wait; where Argo CD logged the time it scheduled, that must be the failure's second plus the " +
+				"wait's whole seconds. A backoff that does not grow retries too early; one that ignores its cap is scheduled too late.",
 			Example: `And Argo CD waited 5s, 10s, 20s, 40s and 80s of seed time between the attempts of the sync of "q-sign"`,
 			Fn:      w.retryWaits},
 		{Pattern: `^Argo CD does not retry the sync of "([^"]*)" at the same revision for (\d+) polls?$`,
