@@ -8,8 +8,8 @@ import (
 )
 
 var (
-	retrying        = regexp.MustCompile(`^Retrying operation(?: with latest revisions)?\. Attempt #(\d+)`)
-	retryScheduled  = regexp.MustCompile(`^Skipping retrying in-progress operation\. Attempting again at: (\S+)`)
+	retrying       = regexp.MustCompile(`^Retrying operation(?: with latest revisions)?\. Attempt #(\d+)`)
+	retryScheduled = regexp.MustCompile(`^Skipping retrying in-progress operation\. Attempting again at: (\S+)`)
 )
 
 // RetryAttempt is one failed attempt of a sync and Argo CD's retry of it,
