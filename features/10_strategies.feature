@@ -57,12 +57,16 @@ Feature: The seed's deployment strategies compared, measured
     Then within 60s the users' requests to "q-sign" reach only "v1.0.0"
     And the rollback to "v1.0.0" is measured for the strategy table
     And the strategy table row shows <downtime> downtime and a peak of <low> to <high> times the steady pod count
+    And the strategy kept <run low> to <run high> times the steady pod count running at once, terminating pods aside
 
-    # Rolling Update's peak stays below Blue-Green's 2x: the seed calls its
-    # resource use low and Blue-Green's high, so the two bounds must not meet.
+    # Counting draining pods, a rolling update can hold as many pods as
+    # Blue-Green (8 of 4 was seen under load). What each keeps running by
+    # design does not overlap: Rolling Update and Canary surge by one pod
+    # (1.25x), Blue-Green runs both sets (2x), as the seed's "low" against
+    # "high (2x)" says.
     Examples:
-      | strategy       | dir       | file            | downtime | low  | high |
-      | Rolling Update | rolling   | deployment.yaml | no       | 1.25 | 1.75 |
-      | Blue-Green     | bluegreen | rollout.yaml    | no       | 2    | 2    |
-      | Canary         | canary    | rollout.yaml    | no       | 1.25 | 1.75 |
-      | Recreate       | recreate  | deployment.yaml | some     | 1    | 1    |
+      | strategy       | dir       | file            | downtime | low  | high | run low | run high |
+      | Rolling Update | rolling   | deployment.yaml | no       | 1.25 | 2    | 1.25    | 1.25     |
+      | Blue-Green     | bluegreen | rollout.yaml    | no       | 2    | 2    | 2       | 2        |
+      | Canary         | canary    | rollout.yaml    | no       | 1.25 | 1.75 | 1.25    | 1.25     |
+      | Recreate       | recreate  | deployment.yaml | some     | 1    | 1    | 1       | 1        |

@@ -34,6 +34,9 @@ type StrategyRow struct {
 	// at once during it (terminating ones included: they hold resources).
 	SteadyPods int `json:"steady_pods"`
 	PeakPods   int `json:"peak_pods"`
+	// PeakRunningPods is the most running or starting at once, terminating
+	// ones aside: the surge the strategy keeps by design.
+	PeakRunningPods int `json:"peak_running_pods"`
 	// RolloutSeconds: from the release's push until every request reaches
 	// the new version. RollbackSeconds: the same for the revert.
 	RolloutSeconds  float64 `json:"rollout_seconds"`
@@ -50,6 +53,14 @@ func (r StrategyRow) PeakRatio() float64 {
 		return 0
 	}
 	return float64(r.PeakPods) / float64(r.SteadyPods)
+}
+
+// RunningRatio is PeakRunningPods over SteadyPods.
+func (r StrategyRow) RunningRatio() float64 {
+	if r.SteadyPods == 0 {
+		return 0
+	}
+	return float64(r.PeakRunningPods) / float64(r.SteadyPods)
 }
 
 // ParseSeedStrategies reads the seed document's markdown table whose header

@@ -24,6 +24,11 @@ func (w *World) strategySteps() []StepDef {
 			Doc:     "Time from the last push (the revert) until every request of the users reached that version again.",
 			Example: `Then the rollback to "v1.0.0" is measured for the strategy table`,
 			Fn:      w.measureRollback},
+		{Pattern: `^the strategy kept (\d+(?:\.\d+)?) to (\d+(?:\.\d+)?) times the steady pod count running at once, terminating pods aside$`,
+			Doc: "Asserts the measured row's peak of pods running or starting at once (created, not yet terminating) over the steady " +
+				"count: the surge the strategy keeps by design, which draining pods do not blur.",
+			Example: `And the strategy kept 1.25 to 1.25 times the steady pod count running at once, terminating pods aside`,
+			Fn:      w.strategyKeptRunning},
 		{Pattern: `^the strategy table row shows (no|some) downtime and a peak of (\d+(?:\.\d+)?) to (\d+(?:\.\d+)?) times the steady pod count$`,
 			Doc:     "Asserts the measured row: no failed request (or at least one), and the peak-to-steady pod ratio within the bounds.",
 			Example: `Then the strategy table row shows no downtime and a peak of 1.25 to 1.25 times the steady pod count`,
@@ -81,7 +86,7 @@ func (w *World) measureRollout(ctx context.Context, version, strategy string) er
 	}
 	pods := rec.Pods()
 	row := &reports.StrategyRow{Strategy: strategy, Requests: s.Total, Failed: s.Failed, LongestGapSeconds: s.LongestGap.Seconds(), RequestsPerSecond: g.Rate(),
-		SteadyPods: podwatch.Alive(pods, push), PeakPods: podwatch.Peak(pods, push, time.Now()),
+		SteadyPods: podwatch.Alive(pods, push), PeakPods: podwatch.Peak(pods, push, time.Now()), PeakRunningPods: podwatch.PeakRunning(pods, push, time.Now()),
 		RolloutSeconds: settled.Sub(push).Seconds()}
 	if b, err := os.ReadFile(filepath.Join(w.featureDir, SeedDocument)); err == nil {
 		for i, seed := range reports.ParseSeedStrategies(b) {
@@ -94,8 +99,8 @@ func (w *World) measureRollout(ctx context.Context, version, strategy string) er
 		return fmt.Errorf("%q is not a strategy of the seed's table (%s)", strategy, filepath.Join(w.featureDir, SeedDocument))
 	}
 	w.strategy = row
-	w.note("%s rollout to %s: %s; pods %d steady, %d at peak; all requests on %s after %s",
-		strategy, version, s, row.SteadyPods, row.PeakPods, version, settled.Sub(push).Round(time.Millisecond))
+	w.note("%s rollout to %s: %s; pods %d steady, %d at peak (%d running, terminating ones aside); all requests on %s after %s",
+		strategy, version, s, row.SteadyPods, row.PeakPods, row.PeakRunningPods, version, settled.Sub(push).Round(time.Millisecond))
 	return nil
 }
 
@@ -116,6 +121,18 @@ func (w *World) measureRollback(ctx context.Context, version string) error {
 	w.strategy.RollbackSeconds = settled.Sub(push).Seconds()
 	s := traffic.Summarize(records, push, settledUntil())
 	w.note("%s rollback to %s: all requests on %s after %s; %s", w.strategy.Strategy, version, version, settled.Sub(push).Round(time.Millisecond), s)
+	return nil
+}
+
+func (w *World) strategyKeptRunning(ctx context.Context, low, high float64) error {
+	r := w.strategy
+	if r == nil {
+		return fmt.Errorf("no strategy row measured in this scenario")
+	}
+	if ratio := r.RunningRatio(); ratio < low-1e-9 || ratio > high+1e-9 {
+		return fmt.Errorf("%s: %d pods running at once, terminating ones aside, for %d steady (%.2fx), want %.2f-%.2fx",
+			r.Strategy, r.PeakRunningPods, r.SteadyPods, ratio, low, high)
+	}
 	return nil
 }
 

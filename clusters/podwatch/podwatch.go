@@ -348,6 +348,31 @@ func Alive(pods []Pod, t time.Time) int {
 	return n
 }
 
+// Running counts the pods that were running or starting at t: created, not
+// yet terminating (what a strategy keeps up by design, its surge; a
+// terminating pod draining still holds resources, which Alive counts).
+func Running(pods []Pod, t time.Time) int {
+	n := 0
+	for _, p := range pods {
+		if !p.Leftover && !p.Created.After(t) && (p.Terminating.IsZero() || p.Terminating.After(t)) {
+			n++
+		}
+	}
+	return n
+}
+
+// PeakRunning is the most pods running or starting at once between from
+// and to (see Running).
+func PeakRunning(pods []Pod, from, to time.Time) int {
+	peak := Running(pods, from)
+	for _, p := range pods {
+		if !p.Leftover && p.Created.After(from) && !p.Created.After(to) {
+			peak = max(peak, Running(pods, p.Created))
+		}
+	}
+	return peak
+}
+
 // Peak is the most pods that existed at once between from and to.
 func Peak(pods []Pod, from, to time.Time) int {
 	peak := Alive(pods, from)

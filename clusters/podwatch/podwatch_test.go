@@ -86,3 +86,25 @@ func TestForegroundDeletionNeedsTheFinalizerAndThePodsGoneFirst(t *testing.T) {
 	assert.ErrorContains(t, ForegroundDeletion(fg, []Pod{pod("web-def-1", 1)}), "no pods recorded")
 	assert.ErrorContains(t, ForegroundDeletion(Deployment{Name: "worker"}, pods), "was not seen deleted")
 }
+
+// A draining pod holds resources (Peak) but is not part of what a strategy
+// keeps running (PeakRunning).
+func TestPeakRunningLeavesTerminatingPodsAside(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	pod := func(name string, created, terminating, gone int) Pod {
+		p := Pod{Name: name, Created: at(created)}
+		if terminating >= 0 {
+			p.Terminating, p.Gone = at(terminating), at(gone)
+		}
+		return p
+	}
+	// Two old pods; a surge of one at a time; each old one drains 500 ms.
+	pods := []Pod{
+		pod("old-1", 0, 200, 700), pod("old-2", 0, 400, 900),
+		pod("new-1", 100, -1, -1), pod("new-2", 300, -1, -1),
+	}
+	assert.Equal(t, 3, PeakRunning(pods, at(50), at(1000)), "two steady plus a surge of one")
+	assert.Equal(t, 4, Peak(pods, at(50), at(1000)), "the draining pod still counted")
+	assert.Equal(t, 3, Running(pods, at(350)), "old-1 terminating: old-2 and the two new")
+}
