@@ -35,10 +35,6 @@ type Provider interface {
 	Create(ctx context.Context, name string) (Cluster, error)
 }
 
-// Logger receives progress lines.
-type Logger interface {
-	Printf(format string, args ...any)
-}
 
 // WaitForDefaultServiceAccount waits until the default ServiceAccount exists
 // in the default namespace: before that, pods cannot be created, so this is

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/rehearse/rehearse/internal/binaries"
+	"github.com/rehearse/rehearse/internal/logging"
 	"github.com/rehearse/rehearse/internal/loopback"
 	"github.com/rehearse/rehearse/internal/netns"
 	"github.com/rehearse/rehearse/internal/proc"
@@ -49,17 +50,12 @@ var (
 	crdGVR            = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 )
 
-// Logger receives progress lines.
-type Logger interface {
-	Printf(format string, args ...any)
-}
-
 // Settings configure an engine; set them with Options.
 type Settings struct {
 	Line         Line
 	Cache        *binaries.Cache
 	Rewriter     *loopback.Rewriter
-	Log          Logger
+	Log          logging.Logger
 	StartTimeout time.Duration
 	// Poll is the seed's poll interval (Argo CD's timeout.reconciliation)
 	// and Jitter its timeout.reconciliation.jitter, both in seed time.
@@ -103,7 +99,7 @@ func WithCache(c *binaries.Cache) Option { return func(s *Settings) { s.Cache = 
 func WithRewriter(r *loopback.Rewriter) Option { return func(s *Settings) { s.Rewriter = r } }
 
 // WithLogger receives progress.
-func WithLogger(l Logger) Option { return func(s *Settings) { s.Log = l } }
+func WithLogger(l logging.Logger) Option { return func(s *Settings) { s.Log = l } }
 
 // WithPolling sets the poll interval (timeout.reconciliation) and its
 // jitter, in seed time. The default is the seed's "every 3 min", no jitter.

@@ -24,6 +24,7 @@ import (
 	"github.com/rehearse/rehearse/fixtures/gateway"
 	"github.com/rehearse/rehearse/fixtures/registry"
 	"github.com/rehearse/rehearse/internal/binaries"
+	"github.com/rehearse/rehearse/internal/logging"
 	"github.com/rehearse/rehearse/internal/loopback"
 	"github.com/rehearse/rehearse/internal/timescale"
 )
@@ -36,11 +37,6 @@ const (
 	registryProject = "qsign-prod"
 )
 
-// Logger receives progress lines.
-type Logger interface {
-	Printf(format string, args ...any)
-}
-
 // EnvOptions choose the backend and engine of a run.
 type EnvOptions struct {
 	Backend       string // kwok (default), kind, existing
@@ -52,7 +48,7 @@ type EnvOptions struct {
 	// 0 means 1, real time.
 	TimeScale float64
 	Cache     *binaries.Cache
-	Log       Logger
+	Log       logging.Logger
 	// EngineOptions come after the environment's own, so they can change
 	// the controller's settings (benchmarks, profiling).
 	EngineOptions []engine.Option

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
+	"github.com/rehearse/rehearse/internal/logging"
 	"github.com/rehearse/rehearse/internal/timescale"
 	"github.com/rehearse/rehearse/reports"
 )
@@ -85,7 +86,7 @@ func newLanes(opts EnvOptions, n int) ([]*Environment, error) {
 // laneLogger says which lane a progress line comes from.
 type laneLogger struct {
 	lane string
-	log  Logger
+	log  logging.Logger
 }
 
 func (l laneLogger) Printf(format string, args ...any) { l.log.Printf(l.lane+": "+format, args...) }
@@ -97,7 +98,7 @@ type imageCache struct {
 	building singleflight.Group
 	mu       sync.Mutex
 	built    map[string]prebuiltImage
-	log      Logger // the run's, not a lane's: an image serves every lane
+	log      logging.Logger // the run's, not a lane's: an image serves every lane
 }
 
 func (c *imageCache) lookup(key string) (prebuiltImage, bool) {

@@ -11,6 +11,7 @@ import (
 	"github.com/rehearse/rehearse/clusters/kwok"
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/internal/binaries"
+	"github.com/rehearse/rehearse/internal/logging"
 )
 
 // Names lists the backends.
@@ -19,7 +20,7 @@ var Names = []string{"kwok", "kind", "existing"}
 // Config holds what any backend may need.
 type Config struct {
 	Cache      *binaries.Cache
-	Log        clusters.Logger
+	Log        logging.Logger
 	Kubeconfig string // existing
 	Context    string // existing
 	NodeImage  string // kind

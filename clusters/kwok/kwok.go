@@ -21,6 +21,7 @@ import (
 	"github.com/rehearse/rehearse/clusters"
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/internal/binaries"
+	"github.com/rehearse/rehearse/internal/logging"
 	"github.com/rehearse/rehearse/internal/loopback"
 	"github.com/rehearse/rehearse/internal/proc"
 )
@@ -43,7 +44,7 @@ func WithVersions(kubernetes, etcd, kwok string) Option {
 func WithNodes(n int) Option { return func(p *Provider) { p.nodes = n } }
 
 // WithLogger receives build and start progress.
-func WithLogger(l clusters.Logger) Option { return func(p *Provider) { p.log = l } }
+func WithLogger(l logging.Logger) Option { return func(p *Provider) { p.log = l } }
 
 // WithCache sets where binaries are built and cached.
 func WithCache(c *binaries.Cache) Option { return func(p *Provider) { p.cache = c } }
@@ -63,7 +64,7 @@ func WithStartTimeout(d time.Duration) Option { return func(p *Provider) { p.sta
 type Provider struct {
 	kubeVersion, etcdVersion, kwokVersion string
 	nodes                                 int
-	log                                   clusters.Logger
+	log                                   logging.Logger
 	cache                                 *binaries.Cache
 	startTimeout                          time.Duration
 	runtime                               *podruntime.Options

@@ -17,17 +17,13 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/rehearse/rehearse/internal/logging"
 	"github.com/rehearse/rehearse/internal/loopback"
 )
 
 // LifecycleAnnotation on a pod chooses who plays its lifecycle; the value
 // "simulated" leaves it to KWOK.
 const LifecycleAnnotation = "rehearse.dev/pod-lifecycle"
-
-// Logger receives progress lines.
-type Logger interface {
-	Printf(format string, args ...any)
-}
 
 // Options configure a Runtime.
 type Options struct {
@@ -43,7 +39,7 @@ type Options struct {
 	ManagesNode func(*corev1.Node) bool
 	// Dir holds unpacked images and container logs.
 	Dir string
-	Log Logger
+	Log logging.Logger
 	// PullBackoff is the first delay before retrying a failed pull and
 	// CrashBackoff the first before restarting a failed container; both
 	// double up to five minutes, as the kubelet's do.

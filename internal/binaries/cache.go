@@ -13,12 +13,9 @@ import (
 	"time"
 
 	"golang.org/x/mod/modfile"
-)
 
-// Logger receives progress lines; a cold build is long and must not be silent.
-type Logger interface {
-	Printf(format string, args ...any)
-}
+	"github.com/rehearse/rehearse/internal/logging"
+)
 
 // Cache builds recipes into a directory tree keyed by name and version:
 //
@@ -27,7 +24,7 @@ type Logger interface {
 //	<Root>/build.lock                       one heavy build at a time
 type Cache struct {
 	Root string
-	Log  Logger
+	Log  logging.Logger
 	// Heartbeat is how often a running build reports that it is still going.
 	Heartbeat time.Duration
 }
