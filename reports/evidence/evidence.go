@@ -423,8 +423,11 @@ func RepoServer(lines []engine.LogLine) []sequence.Event {
 func RolloutChange(t time.Time, was, now *engine.Rollout) []sequence.Event {
 	e := events{observer: RolloutStatus}
 	name := now.Name
-	if was.Phase == "" || now.Steps == 0 {
-		return nil // no status yet, or not a canary
+	if was.Phase == "" {
+		return nil // no status yet
+	}
+	if now.Steps == 0 {
+		return blueGreenChange(t, was, now)
 	}
 	if now.Step != was.Step && now.Step > 0 && now.Step <= len(now.Weights) {
 		if wt := now.Weights[now.Step-1]; wt >= 0 {
@@ -463,6 +466,31 @@ func RolloutChange(t time.Time, was, now *engine.Rollout) []sequence.Event {
 		case now.Phase == "Degraded" && now.Aborted:
 			e.add(t, sequence.ArgoRollouts, sequence.ArgoRollouts, "Canary failed, rolled back: %s Degraded", name)
 		}
+	}
+	return e.out
+}
+
+// blueGreenChange reads a blue-green Rollout's change from its status: the
+// Services' selectors (status.blueGreen) say which pods are in preview and
+// which are active, so a new preview, a switch and an abort are Argo
+// Rollouts' own record. A Rollout without them is not blue-green.
+func blueGreenChange(t time.Time, was, now *engine.Rollout) []sequence.Event {
+	e := events{observer: RolloutStatus}
+	name := now.Name
+	if now.ActiveHash == "" {
+		return nil
+	}
+	if now.PreviewHash != was.PreviewHash && now.PreviewHash != "" && now.PreviewHash != now.ActiveHash {
+		e.add(t, sequence.ArgoRollouts, sequence.Kubernetes, "Deploy green of %s behind the preview Service (pods %s)", name, now.PreviewHash)
+	}
+	if was.ActiveHash != "" && now.ActiveHash != was.ActiveHash {
+		e.add(t, sequence.ArgoRollouts, sequence.Kubernetes, "Switch the active Service of %s to pods %s (was %s)", name, now.ActiveHash, was.ActiveHash)
+	}
+	if now.Aborted && !was.Aborted {
+		e.add(t, sequence.ArgoRollouts, sequence.Kubernetes, "Abort %s: the active Service stays on pods %s", name, now.ActiveHash)
+	}
+	if now.Phase != was.Phase && now.Phase == "Healthy" && !now.Aborted {
+		e.add(t, sequence.ArgoRollouts, sequence.ArgoRollouts, "Blue-green rollout of %s Healthy (active %s)", name, now.ActiveHash)
 	}
 	return e.out
 }

@@ -257,3 +257,19 @@ func seedFlows(t *testing.T) []sequence.Flow {
 	require.NoError(t, err)
 	return flows
 }
+
+func TestRolloutChangeReadsABlueGreenSwitchFromTheServicesSelectors(t *testing.T) {
+	blue := &engine.Rollout{Name: "q-sign", Phase: "Healthy", ActiveHash: "blue"}
+	preview := &engine.Rollout{Name: "q-sign", Phase: "Paused", ActiveHash: "blue", PreviewHash: "green"}
+	assert.Equal(t, []string{"Deploy green of q-sign behind the preview Service (pods green)"}, messages(RolloutChange(at(0), blue, preview)))
+	switched := &engine.Rollout{Name: "q-sign", Phase: "Healthy", ActiveHash: "green", PreviewHash: "green"}
+	assert.Equal(t, []string{"Switch the active Service of q-sign to pods green (was blue)", "Blue-green rollout of q-sign Healthy (active green)"},
+		messages(RolloutChange(at(1), preview, switched)))
+	for _, e := range RolloutChange(at(1), preview, switched) {
+		assert.Equal(t, sequence.ArgoRollouts, e.From, "Argo Rollouts' own participant")
+	}
+	aborted := &engine.Rollout{Name: "q-sign", Phase: "Degraded", ActiveHash: "blue", PreviewHash: "green", Aborted: true}
+	assert.Equal(t, []string{"Abort q-sign: the active Service stays on pods blue"}, messages(RolloutChange(at(2), preview, aborted)))
+	assert.Empty(t, RolloutChange(at(3), &engine.Rollout{Name: "x", Phase: "Progressing"}, &engine.Rollout{Name: "x", Phase: "Healthy"}),
+		"neither canary steps nor blue-green selectors: nothing to read")
+}
