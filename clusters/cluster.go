@@ -35,7 +35,6 @@ type Provider interface {
 	Create(ctx context.Context, name string) (Cluster, error)
 }
 
-
 // WaitForDefaultServiceAccount waits until the default ServiceAccount exists
 // in the default namespace: before that, pods cannot be created, so this is
 // the cluster's real "ready" moment.
