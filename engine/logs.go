@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,31 @@ type LogLine struct {
 	Level   string
 	Message string
 	Fields  map[string]string
+}
+
+// Application is the application a controller line is about: Argo CD logs
+// the name alone, or (older lines) namespace/name.
+func (l LogLine) Application() string {
+	app := l.Fields["application"]
+	if _, name, ok := strings.Cut(app, "/"); ok {
+		return name
+	}
+	return app
+}
+
+// resourceResult is gitops-engine's log line for a sync task's first
+// result, with the object in the line's fields (kind, name).
+var resourceResult = regexp.MustCompile(`^Adding resource result, status: '([^']*)', phase: '[^']*', message: '([^']*)'`)
+
+// ResourceResult reads gitops-engine's line for a sync task's first result
+// ("Adding resource result, status: 'Pruned', phase: 'Succeeded', message:
+// 'pruned'"): its status and message.
+func (l LogLine) ResourceResult() (status, message string, ok bool) {
+	m := resourceResult.FindStringSubmatch(l.Message)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
 }
 
 // LogLines returns the component's log lines at or after since.

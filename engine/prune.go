@@ -2,16 +2,9 @@ package engine
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
-	"strings"
 	"time"
 )
-
-// resourceResult is gitops-engine's log line for a sync task's first
-// result: "Adding resource result, status: 'Pruned', phase: 'Succeeded',
-// message: 'pruned'", with the object in the line's fields.
-var resourceResult = regexp.MustCompile(`^Adding resource result, status: '([^']*)', phase: '[^']*', message: '([^']*)'`)
 
 // SyncResultAt is one object's result in a sync, as the controller logged it.
 type SyncResultAt struct {
@@ -24,15 +17,11 @@ type SyncResultAt struct {
 func SyncResults(lines []LogLine, app string) []SyncResultAt {
 	var out []SyncResultAt
 	for _, l := range lines {
-		name := l.Fields["application"]
-		if _, n, ok := strings.Cut(name, "/"); ok {
-			name = n
-		}
-		m := resourceResult.FindStringSubmatch(l.Message)
-		if name != app || m == nil {
+		status, _, ok := l.ResourceResult()
+		if !ok || l.Application() != app {
 			continue
 		}
-		out = append(out, SyncResultAt{Time: l.Time, Status: m[1], Object: l.Fields["kind"] + "/" + l.Fields["name"]})
+		out = append(out, SyncResultAt{Time: l.Time, Status: status, Object: l.Fields["kind"] + "/" + l.Fields["name"]})
 	}
 	return out
 }

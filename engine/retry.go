@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 )
 
@@ -34,15 +33,11 @@ func RetryAttempts(lines []LogLine, app string) []RetryAttempt {
 	var out []RetryAttempt
 	var refused, recorded, scheduled time.Time
 	for _, l := range lines {
-		name := l.Fields["application"]
-		if _, n, ok := strings.Cut(name, "/"); ok {
-			name = n
-		}
-		if name != app {
+		if l.Application() != app {
 			continue
 		}
-		switch m := resourceResult.FindStringSubmatch(l.Message); {
-		case m != nil && m[1] == "SyncFailed":
+		switch status, _, isResult := l.ResourceResult(); {
+		case isResult && status == "SyncFailed":
 			refused, recorded = l.Time, time.Time{}
 		case !refused.IsZero() && retryScheduled.MatchString(l.Message):
 			if recorded.IsZero() {

@@ -311,7 +311,6 @@ func Queries(qs []metrics.Query) []sequence.Event {
 var (
 	quotedSHA    = regexp.MustCompile(`'([0-9a-f]{40})'`)
 	statusChange = regexp.MustCompile(`^Updated (sync|health) status: (\S+) -> (\S+)`)
-	resourceRes  = regexp.MustCompile(`^Adding resource result, status: '([^']*)', phase: '[^']*', message: '([^']*)'`)
 	opPhase      = regexp.MustCompile(`^Updating operation state\. phase: (\w+) -> (\w+)`)
 )
 
@@ -331,16 +330,13 @@ func Controller(lines []engine.LogLine, apps map[string]string) []sequence.Event
 		}
 	}
 	for _, l := range lines {
-		// Argo CD logs the name alone, or (older lines) namespace/name.
-		app := l.Fields["application"]
-		if _, name, ok := strings.Cut(app, "/"); ok {
-			app = name
-		}
+		app := l.Application()
 		dest, ok := apps[app]
 		if !ok {
 			continue
 		}
 		msg := l.Message
+		status, result, isResult := l.ResourceResult()
 		switch {
 		case strings.HasPrefix(msg, "Refreshing app status"):
 			// The controller watches the live objects of every app; a
@@ -373,17 +369,16 @@ func Controller(lines []engine.LogLine, apps map[string]string) []sequence.Event
 			e.add(l.Time, sequence.ArgoCD, dest, "kubectl create namespace %s", l.Fields["namespace"])
 		case msg == "Namespace already exists":
 			e.add(l.Time, sequence.ArgoCD, dest, "namespace %s already exists", l.Fields["namespace"])
-		case resourceRes.MatchString(msg):
-			m := resourceRes.FindStringSubmatch(msg)
-			if m[1] == "SyncFailed" {
+		case isResult:
+			if status == "SyncFailed" {
 				// Refused, by the dry run or the apply: not an object applied.
-				e.add(l.Time, sequence.ArgoCD, dest, "apply refused: %s", m[2])
+				e.add(l.Time, sequence.ArgoCD, dest, "apply refused: %s", result)
 				break
 			}
 			accepted(app, dest) // a dry run records only refusals: this is the apply
-			e.add(l.Time, sequence.ArgoCD, dest, "kubectl apply: %s", m[2])
-			if strings.HasPrefix(m[2], "namespace/") && strings.HasSuffix(m[2], " created") {
-				e.add(l.Time.Add(time.Microsecond), dest, sequence.ArgoCD, "← %s", strings.Replace(m[2], "namespace/", "namespace ", 1))
+			e.add(l.Time, sequence.ArgoCD, dest, "kubectl apply: %s", result)
+			if strings.HasPrefix(result, "namespace/") && strings.HasSuffix(result, " created") {
+				e.add(l.Time.Add(time.Microsecond), dest, sequence.ArgoCD, "← %s", strings.Replace(result, "namespace/", "namespace ", 1))
 			}
 		case opPhase.MatchString(msg):
 			m := opPhase.FindStringSubmatch(msg)
