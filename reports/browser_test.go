@@ -23,12 +23,16 @@ func TestIndexOpensInHeadlessChromium(t *testing.T) {
 		t.Skip("Debian's chromium is not installed (apt-get install chromium)")
 	}
 	flow := sequence.Flow{Number: 4, Title: "Self-Heal", Participants: []sequence.Participant{{Alias: "Ops", Name: "Operator (kubectl)"}, {Alias: "K8s", Name: "Kubernetes"}},
-		Steps: []sequence.Step{{Label: "1", Number: 1, From: "Ops", To: "K8s", Text: "kubectl scale"}}}
+		Steps: []sequence.Step{{Label: "1", Number: 1, From: "Ops", To: "K8s", Text: "kubectl scale"},
+			{Label: "2", Number: 2, From: "K8s", To: "Ops", Text: "scaled"}}}
 	play := sequence.Plays[4]
 	t0 := time.Now()
 	events := []sequence.Event{{Time: t0, From: sequence.Operator, To: sequence.Kubernetes, Message: "kubectl scale deployment keycloak --replicas=5"}}
 	d := sequence.Build(flow, play.Cast, events)
 	cov := sequence.Cover(flow, play.Cast, play.Rules, events)
+	// Step 1 is asserted by a Then step, step 2 has no record: the page
+	// must tell the three verdicts apart.
+	cov.Assert([]sequence.Claim{{Flow: 4, Labels: []string{"1"}, Step: "features/04_self_heal.feature:5"}})
 	root := t.TempDir()
 	run, err := NewRun(root, t0)
 	require.NoError(t, err)
@@ -49,8 +53,11 @@ func TestIndexOpensInHeadlessChromium(t *testing.T) {
 	dom, err := cmd.Output()
 	require.NoError(t, err)
 	html := string(dom)
-	assert.Contains(t, html, "1 / 1")
+	assert.Contains(t, html, "1 / 2", "asserted of all steps")
+	assert.Contains(t, html, "features/04_self_heal.feature:5", "the asserting Then step is named")
+	assert.Contains(t, html, "<td>2. scaled</td><td>missing</td>")
 	assert.Contains(t, html, "<svg")
 	assert.Contains(t, html, "kubectl scale deployment keycloak --replicas=5")
 	assert.True(t, strings.Contains(html, "Operator (kubectl)"), "the seed's participant name is drawn")
+	assert.NotContains(t, html, "Operator (kubectl) (Operator)", "a seed name that says its role is not annotated again")
 }

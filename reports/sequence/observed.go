@@ -215,9 +215,11 @@ func Build(flow Flow, cast Cast, events []Event) Diagram {
 			continue
 		}
 		alias[role] = p.Alias
-		if role != p.Name {
+		if !strings.HasPrefix(p.Name, role) {
 			// Who really plays the seed's participant ("ArgoCD" in a
-			// canary is Argo Rollouts).
+			// canary is Argo Rollouts). A seed name that already starts
+			// with the role ("Operator (kubectl)", "Harbor Registry")
+			// says it.
 			p.Name += " (" + role + ")"
 		}
 		d.Participants = append(d.Participants, p)
