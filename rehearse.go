@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/reports"
 	"github.com/rehearse/rehearse/reports/sequence"
 	"github.com/rehearse/rehearse/steps"
@@ -30,7 +31,7 @@ type settings struct {
 	tags             string
 	reportRoot       string
 	format           string
-	env              steps.EnvOptions
+	env              lane.Options
 	parallel         int
 	keepOnFailure    bool
 	userSteps        []steps.UserStep
@@ -77,7 +78,7 @@ func WithTimeScale(x float64) Option { return func(s *settings) { s.env.TimeScal
 func WithLanes(n int) Option { return func(s *settings) { s.parallel = n } }
 
 // WithEnv sets every stack option at once (backend, kubeconfig, ...).
-func WithEnv(env steps.EnvOptions) Option { return func(s *settings) { s.env = env } }
+func WithEnv(env lane.Options) Option { return func(s *settings) { s.env = env } }
 
 // WithKeepOnFailure pauses at the first failed scenario, prints how to
 // reach its environment and waits until ctx ends.
@@ -238,7 +239,7 @@ func Run(ctx context.Context, opts ...Option) (Summary, error) {
 	}
 	// Credentials must never reach a report or a component's log: a leak
 	// fails the run, naming the file and which credential, not its value.
-	leaks, err := steps.FindSecrets(run.Dir, res.Secrets)
+	leaks, err := lane.FindSecrets(run.Dir, res.Secrets)
 	if err != nil {
 		logger.Printf("scanning the report for credentials: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/reports"
 	"github.com/rehearse/rehearse/steps"
 )
@@ -34,7 +35,7 @@ func TestExamples(t *testing.T) {
 				Formats: append([]string{"progress"}, run.Formats()...),
 				// The seed's time scale, as rehearse run's default: Argo CD
 				// polls every 3 s instead of 3 minutes.
-				Env: steps.EnvOptions{TimeScale: 60, Log: log.New(os.Stderr, "rehearse: ", log.Ltime)},
+				Env: lane.Options{TimeScale: 60, Log: log.New(os.Stderr, "rehearse: ", log.Ltime)},
 				T:   t,
 				// One lane: go test runs this package beside features/,
 				// whose lanes already take the machine's cores.

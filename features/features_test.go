@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/reports"
 	"github.com/rehearse/rehearse/steps"
 )
@@ -44,7 +45,7 @@ func TestFeatures(t *testing.T) {
 		Paths:   []string{"."},
 		Tags:    *tags,
 		Formats: append([]string{"progress"}, run.Formats()...),
-		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, TimeScale: *scale,
+		Env: lane.Options{Backend: *backend, ArgoCDVersion: *argocd, TimeScale: *scale,
 			Log: log.New(os.Stderr, "rehearse: ", log.Ltime)},
 		T:        t,
 		Parallel: *parallel,
@@ -64,7 +65,7 @@ func TestFeatures(t *testing.T) {
 		t.Error(p)
 	}
 	// No credential of the run in its reports or in the components' logs.
-	leaks, err := steps.FindSecrets(run.Dir, res.Secrets)
+	leaks, err := lane.FindSecrets(run.Dir, res.Secrets)
 	if err != nil {
 		t.Error(err)
 	}

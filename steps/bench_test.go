@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/internal/await"
 	"github.com/rehearse/rehearse/reports"
 )
@@ -23,7 +24,7 @@ import (
 func benchEnv(b *testing.B, scale float64, opts ...engine.Option) (*World, *engine.Engine, func()) {
 	b.Helper()
 	ctx := context.Background()
-	env, err := NewEnvironment(EnvOptions{TimeScale: scale, EngineOptions: opts})
+	env, err := lane.New(lane.Options{TimeScale: scale, EngineOptions: opts})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func BenchmarkStackStart(b *testing.B) {
 		b.Skip("starts a cluster and Argo CD")
 	}
 	for i := 0; i < b.N; i++ {
-		env, err := NewEnvironment(EnvOptions{TimeScale: 60})
+		env, err := lane.New(lane.Options{TimeScale: 60})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -228,7 +229,7 @@ func BenchmarkStrategyTable(b *testing.B) {
 		// One lane: strategies measured side by side would share the CPUs
 		// and blur each other's gaps and rollback times.
 		res, err := Run(context.Background(), RunOptions{Paths: []string{"../features/10_strategies.feature"}, Parallel: 1,
-			Env: EnvOptions{TimeScale: 60}, Formats: []string{"progress"}, Output: io.Discard})
+			Env: lane.Options{TimeScale: 60}, Formats: []string{"progress"}, Output: io.Discard})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -273,7 +274,7 @@ func BenchmarkFullSuite(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		res, err := Run(context.Background(), RunOptions{Paths: []string{"../features"},
-			Env: EnvOptions{TimeScale: 60}, Formats: []string{"progress"}, Output: io.Discard})
+			Env: lane.Options{TimeScale: 60}, Formats: []string{"progress"}, Output: io.Discard})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -50,7 +50,7 @@ func (w *World) namespaceAbsent(ctx context.Context, ns string) error {
 	got, err := e.Kube().CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	switch {
 	case err == nil && got.DeletionTimestamp == nil:
-		if !w.env.ownsNamespace(ns) {
+		if !w.env.OwnsNamespace(ns) {
 			return fmt.Errorf("namespace %s exists and this run did not create it: Rehearse will not delete it", ns)
 		}
 		if err := e.Kube().CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {

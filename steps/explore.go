@@ -6,19 +6,24 @@ import (
 	"io"
 
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/engine/lane"
 )
+
+// qsignProject is the registry project the q-sign example's images are
+// in (the seed's Harbor project).
+const qsignProject = "qsign-prod"
 
 // Explorer is a full environment kept running for a person: cluster, Argo
 // CD, and a Git server hosting the q-sign fixture under the seed's URL.
 type Explorer struct {
-	env   *Environment
+	env   *lane.Lane
 	world *World
 }
 
 // StartExplorer brings the environment up (rehearse up) and applies the
 // given Application files.
-func StartExplorer(ctx context.Context, opts EnvOptions, applications ...string) (*Explorer, error) {
-	env, err := NewEnvironment(opts)
+func StartExplorer(ctx context.Context, opts lane.Options, applications ...string) (*Explorer, error) {
+	env, err := lane.New(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -28,8 +33,8 @@ func StartExplorer(ctx context.Context, opts EnvOptions, applications ...string)
 		func() error { return env.Start(ctx) },
 		func() error { return w.mapGitLab(ctx, seedGitLab) },
 		func() error { return w.mapHarbor(ctx, seedHarbor) },
-		func() error { return w.createProject(ctx, registryProject) },
-		func() error { return w.prebuiltImage(ctx, registryProject+"/app:v1.0.0", "q-sign-app") },
+		func() error { return w.createProject(ctx, qsignProject) },
+		func() error { return w.prebuiltImage(ctx, qsignProject+"/app:v1.0.0", "q-sign-app") },
 		func() error { return w.gitServerHosts(ctx, "root/q-sign", "q-sign") },
 		func() error { return w.gitServerHosts(ctx, "root/q-sign-app", "q-sign-app") },
 		func() error { return w.jenkinsBuilds(ctx, "root/q-sign-app", "main") },
@@ -61,7 +66,7 @@ func (x *Explorer) CLI() engine.CLIHandle { return x.env.Engine().CLIHandle() }
 func (x *Explorer) Describe(out io.Writer) { describe(out, x.env, x.world) }
 
 // describe prints how to reach a scenario's environment.
-func describe(out io.Writer, env *Environment, w *World) {
+func describe(out io.Writer, env *lane.Lane, w *World) {
 	e := env.Engine()
 	if e == nil {
 		fmt.Fprintln(out, "the environment did not start")
@@ -79,13 +84,14 @@ func describe(out io.Writer, env *Environment, w *World) {
 			fmt.Fprintf(out, "             every push to root/q-sign-app's main runs the Jenkins pipeline\n")
 		}
 	}
-	for _, name := range env.extraOrder {
-		fmt.Fprintf(out, "cluster %-4s export KUBECONFIG=%s\n", name, env.extra[name].KubeconfigPath())
+	names, destinations := env.DestinationClusters()
+	for _, name := range names {
+		fmt.Fprintf(out, "cluster %-4s export KUBECONFIG=%s\n", name, destinations[name].KubeconfigPath())
 	}
 	reg := env.Registry()
-	fmt.Fprintf(out, "registry     %s  (%s is mapped here; crane --insecure), project %s\n", reg.Host(), seedHarbor, registryProject)
-	for _, u := range []string{registryAdmin, registryCI} {
-		fmt.Fprintf(out, "             user %s, password %s\n", u, env.registryPasswords[u])
+	fmt.Fprintf(out, "registry     %s  (%s is mapped here; crane --insecure), project %s\n", reg.Host(), seedHarbor, qsignProject)
+	for _, u := range []string{lane.RegistryAdmin, lane.RegistryCI} {
+		fmt.Fprintf(out, "             user %s, password %s\n", u, env.RegistryPassword(u))
 	}
 	fmt.Fprintf(out, "webhooks     pushes are posted to %s and to Jenkins\n", e.WebhookURL())
 	fmt.Fprintf(out, "time scale   %vx\n", env.Scale().Factor())

@@ -101,7 +101,7 @@ func (w *World) crashAPIServer(ctx context.Context, seconds float64) error {
 	}
 	c, ok := w.env.Cluster().(clusters.APIServerCrasher)
 	if !ok {
-		return fmt.Errorf("the %s backend does not let Rehearse crash its API server", orDefault(w.env.opts.Backend, "kwok"))
+		return fmt.Errorf("the %s backend does not let Rehearse crash its API server", orDefault(w.env.Options().Backend, "kwok"))
 	}
 	start := time.Now()
 	w.observe(sequence.Kubernetes, sequence.Kubernetes, "fault: kube-apiserver killed (SIGKILL)")

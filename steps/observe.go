@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/reports/evidence"
 	"github.com/rehearse/rehearse/reports/sequence"
 )
@@ -53,7 +54,7 @@ func (w *World) collectEvents() []sequence.Event {
 		}
 	}
 	if w.harbor != "" {
-		events = append(events, evidence.Registry(w.env.Registry().Events(), registryNodes)...)
+		events = append(events, evidence.Registry(w.env.Registry().Events(), lane.RegistryNodes)...)
 	}
 	if e := w.env.Engine(); e != nil && !w.started.IsZero() {
 		apps := map[string]string{} // app -> destination role
@@ -80,7 +81,7 @@ func (w *World) collectEvents() []sequence.Event {
 	for key, rec := range w.podRecorders {
 		cluster, _, _ := strings.Cut(key, "/")
 		role := sequence.Kubernetes
-		if cluster != InCluster {
+		if cluster != lane.InCluster {
 			role = sequence.ClusterRole(cluster)
 		}
 		events = append(events, evidence.Pods(rec.Pods(), role)...)

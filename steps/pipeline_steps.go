@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"testing/fstest"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -25,13 +22,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/clusters/podwatch"
 	"github.com/rehearse/rehearse/engine"
-	"github.com/rehearse/rehearse/fixtures"
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/registry"
 	"github.com/rehearse/rehearse/fixtures/values"
@@ -154,7 +150,7 @@ func (w *World) mapHarbor(ctx context.Context, host string) error {
 	}
 	reg := w.env.Registry()
 	to := "http://" + reg.Host() + "/"
-	if err := w.env.mirrors.Map("http://"+host+"/", to); err != nil {
+	if err := w.env.RegistryMirrors().Map("http://"+host+"/", to); err != nil {
 		return err
 	}
 	if err := w.rewriter.Map("http://"+host+"/", to); err != nil {
@@ -183,7 +179,7 @@ func (w *World) createProject(ctx context.Context, project string) error {
 		return err
 	}
 	reg.CreateProject(registry.Project{Name: project,
-		Members: map[string]registry.Role{registryCI: registry.RoleDeveloper, registryNodes: registry.RoleGuest}})
+		Members: map[string]registry.Role{lane.RegistryCI: registry.RoleDeveloper, lane.RegistryNodes: registry.RoleGuest}})
 	return nil
 }
 
@@ -219,7 +215,7 @@ func (w *World) pushPrebuilt(ctx context.Context, reference, fixture, behaviour 
 	if !strings.Contains(reference, ":") || tag == "" {
 		return fmt.Errorf("%q: give project/repo:tag", reference)
 	}
-	img, ref, err := w.env.prebuild(ctx, fixture, tag, behaviour)
+	img, ref, err := w.env.BuildFixture(ctx, fixture, tag, behaviour)
 	if err != nil {
 		return err
 	}
@@ -242,7 +238,7 @@ func (w *World) pushImage(ctx context.Context, reference string, img v1.Image) e
 	}
 	var d loopback.Dialer
 	if err := remote.Write(local, img, remote.WithContext(ctx), remote.WithTransport(&http.Transport{DialContext: d.DialContext}),
-		remote.WithAuth(&authn.Basic{Username: registryAdmin, Password: w.env.registryPasswords[registryAdmin]})); err != nil {
+		remote.WithAuth(&authn.Basic{Username: lane.RegistryAdmin, Password: w.env.RegistryPassword(lane.RegistryAdmin)})); err != nil {
 		return fmt.Errorf("pushing %s: %w", reference, err)
 	}
 	digest, _ := img.Digest()
@@ -275,7 +271,7 @@ func (w *World) jenkinsBuilds(ctx context.Context, repo, branch string) error {
 		Branches: []string{branch},
 		Credentials: map[string]ci.Credential{
 			"gitlab-jenkins": {Username: jenkinsUser, Password: w.passwords[jenkinsUser]},
-			"harbor-jenkins": {Username: registryCI, Password: w.env.registryPasswords[registryCI]},
+			"harbor-jenkins": {Username: lane.RegistryCI, Password: w.env.RegistryPassword(lane.RegistryCI)},
 		}})
 	if err != nil {
 		return err
@@ -727,102 +723,6 @@ func (w *World) emailSubject(ctx context.Context, template, subject string) erro
 		return err
 	})
 	return nil
-}
-
-// prebuild builds a fixture released as version (with behaviour.json
-// replaced unless behaviour is empty) once per run.
-func (e *Environment) prebuild(ctx context.Context, fixture, version, behaviour string) (v1.Image, string, error) {
-	return e.buildOnce(ctx, fixture+"@"+version+"\x00"+behaviour, fmt.Sprintf("the %s fixture's build of %s", fixture, version),
-		func(ctx context.Context) (v1.Image, string, error) {
-			return e.buildFixture(ctx, fixture, version, behaviour)
-		})
-}
-
-// buildFolder builds a user's Go service folder as version once per run
-// (the folder's content as it is when first asked).
-func (e *Environment) buildFolder(ctx context.Context, dir, version string) (v1.Image, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	img, _, err := e.buildOnce(ctx, "folder:"+abs+"@"+version, "the build of "+dir,
-		func(ctx context.Context) (v1.Image, string, error) {
-			start := time.Now()
-			img, err := ci.BuildGoFolder(ctx, abs, version)
-			if err == nil {
-				e.images.logf("built %s as %s in %s", dir, version, time.Since(start).Round(time.Millisecond))
-			}
-			return img, "", err
-		})
-	return img, err
-}
-
-// buildOnce runs build once per key for the whole run; callers asking for
-// an image being built wait for that build. A failed build is not kept: a
-// caller that shared another's failure tries once more with its own
-// context, and reports its own error.
-func (e *Environment) buildOnce(ctx context.Context, key, what string, build func(context.Context) (v1.Image, string, error)) (v1.Image, string, error) {
-	for attempt := 0; ; attempt++ {
-		if b, ok := e.images.lookup(key); ok {
-			return b.image, b.ref, nil
-		}
-		ran := false // this caller's build ran, not another's it shared
-		ch := e.images.building.DoChan(key, func() (any, error) {
-			ran = true
-			if b, ok := e.images.lookup(key); ok {
-				return b, nil // built between the lookup and this call
-			}
-			img, ref, err := build(ctx)
-			if err != nil {
-				return nil, err
-			}
-			b := prebuiltImage{image: img, ref: ref}
-			e.images.mu.Lock()
-			e.images.built[key] = b
-			e.images.mu.Unlock()
-			return b, nil
-		})
-		select {
-		case r := <-ch:
-			if r.Err == nil {
-				b := r.Val.(prebuiltImage)
-				return b.image, b.ref, nil
-			}
-			if ran || attempt > 0 || ctx.Err() != nil {
-				return nil, "", r.Err
-			}
-		case <-ctx.Done():
-			return nil, "", fmt.Errorf("waiting for %s: %w", what, ctx.Err())
-		}
-	}
-}
-
-func (e *Environment) buildFixture(ctx context.Context, fixture, version, behaviour string) (v1.Image, string, error) {
-	repo, err := fixtures.Repo(fixture)
-	if err != nil {
-		return nil, "", err
-	}
-	content := fstest.MapFS{"VERSION": {Data: []byte(version + "\n"), Mode: 0o644}}
-	if behaviour != "" {
-		content["behaviour.json"] = &fstest.MapFile{Data: []byte(behaviour + "\n"), Mode: 0o644}
-	}
-	if err := fs.WalkDir(repo, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || content[p] != nil {
-			return err
-		}
-		data, err := fs.ReadFile(repo, p)
-		content[p] = &fstest.MapFile{Data: data, Mode: 0o644}
-		return err
-	}); err != nil {
-		return nil, "", err
-	}
-	start := time.Now()
-	img, ref, _, err := ci.BuildFromSource(ctx, content)
-	if err != nil {
-		return nil, "", fmt.Errorf("building the %s fixture: %w", fixture, err)
-	}
-	e.images.logf("built %s from the %s fixture in %s", ref, fixture, time.Since(start).Round(time.Millisecond))
-	return img, ref, nil
 }
 
 func (w *World) resourceHealth(ctx context.Context, seconds int, resource, app, status, text string) error {

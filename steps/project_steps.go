@@ -117,7 +117,7 @@ func (w *World) mapGitHost(ctx context.Context, prefix string) error {
 
 func (w *World) standIn(ctx context.Context, pattern string) error {
 	w.undoStandIns()
-	return w.env.standIns.Declare(pattern)
+	return w.env.StandIns().Declare(pattern)
 }
 
 func (w *World) standInBehaviour(ctx context.Context, pattern string, doc *godog.DocString) error {
@@ -126,7 +126,7 @@ func (w *World) standInBehaviour(ctx context.Context, pattern string, doc *godog
 		return err
 	}
 	w.undoStandIns()
-	return w.env.standIns.SetBehaviour(pattern, b)
+	return w.env.StandIns().SetBehaviour(pattern, b)
 }
 
 // undoStandIns forgets the scenario's stand-ins when it ends: the next
@@ -136,7 +136,7 @@ func (w *World) undoStandIns() {
 		return
 	}
 	w.standInsSet = true
-	w.undo = append(w.undo, func(context.Context) error { w.env.standIns.Reset(); return nil })
+	w.undo = append(w.undo, func(context.Context) error { w.env.StandIns().Reset(); return nil })
 }
 
 // registryReference splits "host/project/repo:tag" (host one of the
@@ -186,7 +186,7 @@ func (w *World) imageFromFolder(ctx context.Context, reference, folder string) e
 		}
 		w.note("registry project %q created for %s (private; the nodes pull with their own login)", project, reference)
 	}
-	img, err := w.env.buildFolder(ctx, dir, tag)
+	img, err := w.env.BuildFolder(ctx, dir, tag)
 	if err != nil {
 		return err
 	}

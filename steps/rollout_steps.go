@@ -203,7 +203,7 @@ func (w *World) startPrometheus(ctx context.Context, seedURL, namespace string, 
 	if !strings.HasSuffix(seedURL, "/") {
 		seedURL += "/"
 	}
-	if err := w.env.proxyTable.Map(seedURL, srv.URL()+"/"); err != nil {
+	if err := w.env.ProxyTable().Map(seedURL, srv.URL()+"/"); err != nil {
 		return err
 	}
 	return w.rewriter.Map(seedURL, srv.URL()+"/")

@@ -1,83 +1,18 @@
 package steps
 
 import (
-	"bytes"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
+	"github.com/rehearse/rehearse/engine/lane"
 )
-
-// Secret is a credential a run used, named for messages: the value itself
-// is never printed.
-type Secret struct {
-	Name  string
-	Value string
-}
-
-// credentials are the environment's credentials: registry accounts and Argo
-// CD's admin password.
-func (e *Environment) credentials() []Secret {
-	var out []Secret
-	for u, p := range e.registryPasswords {
-		out = append(out, Secret{Name: "registry password of " + u, Value: p})
-	}
-	if e.engine != nil {
-		out = append(out, Secret{Name: "Argo CD admin password", Value: e.engine.AdminPassword()})
-	}
-	return out
-}
 
 // credentials are the scenario's credentials: its Git users' passwords and the
 // CI webhook token.
-func (w *World) credentials() []Secret {
-	var out []Secret
+func (w *World) credentials() []lane.Secret {
+	var out []lane.Secret
 	for u, p := range w.passwords {
-		out = append(out, Secret{Name: "Git password of " + u + " (" + w.scenario + ")", Value: p})
+		out = append(out, lane.Secret{Name: "Git password of " + u + " (" + w.scenario + ")", Value: p})
 	}
 	if w.ci != nil {
-		out = append(out, Secret{Name: "CI webhook token (" + w.scenario + ")", Value: "hook-" + w.id})
+		out = append(out, lane.Secret{Name: "CI webhook token (" + w.scenario + ")", Value: "hook-" + w.id})
 	}
 	return out
-}
-
-// FindSecrets lists "file: secret name" for every file under dir that
-// contains one of the secrets' values.
-func FindSecrets(dir string, secrets []Secret) ([]string, error) {
-	return findSecrets(dir, secrets, func(string) bool { return true })
-}
-
-// findSecretsInLogs is FindSecrets over *.log files only: a component's
-// data (etcd's, where Kubernetes Secrets rightly hold credentials) is not
-// a log.
-func findSecretsInLogs(dir string, secrets []Secret) ([]string, error) {
-	return findSecrets(dir, secrets, func(path string) bool { return strings.HasSuffix(path, ".log") })
-}
-
-func findSecrets(dir string, secrets []Secret, scan func(path string) bool) ([]string, error) {
-	var leaks []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) {
-				return nil
-			}
-			return err
-		}
-		if d.IsDir() || !d.Type().IsRegular() || !scan(path) {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil // a file removed while walking (a pod's log)
-		}
-		for _, s := range secrets {
-			if len(s.Value) >= 6 && bytes.Contains(b, []byte(s.Value)) {
-				leaks = append(leaks, path+": "+s.Name)
-			}
-		}
-		return nil
-	})
-	sort.Strings(leaks)
-	return leaks, err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/cucumber/godog"
 	messages "github.com/cucumber/messages/go/v34"
 
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/internal/timescale"
 	"github.com/rehearse/rehearse/reports"
 	"github.com/rehearse/rehearse/reports/sequence"
@@ -35,14 +36,14 @@ type RunOptions struct {
 	// project root. Default: the working directory.
 	ProjectDir string
 	Tags       string // godog tag expression, e.g. "@flow-2 && ~@slow"
-	Env        EnvOptions
+	Env        lane.Options
 	Formats    []string // godog formatter specs: "pretty", "cucumber:path", "junit:path"
 	Output     io.Writer
 	// T runs each scenario as a Go subtest when the suite runs under go test.
 	T *testing.T
 	// Parallel is how many scenarios run at once, each in its own lane: a
 	// cluster, an Argo CD and a registry of its own (scenarios of one lane
-	// run one after the other). 0: DefaultParallel.
+	// run one after the other). 0: lane.DefaultParallel.
 	Parallel int
 	// KeepOnFailure pauses the run after the first failed scenario, before
 	// its cleanup, prints how to reach its environment (cluster, Argo CD,
@@ -86,7 +87,7 @@ type Result struct {
 	// Secrets are the credentials the run used, for leak checks of its
 	// reports; Leaks names the component logs (Argo CD, Argo Rollouts,
 	// the cluster's) that contained one ("file: which credential").
-	Secrets []Secret
+	Secrets []lane.Secret
 	Leaks   []string
 	// Problems are failures of the stack's fidelity found as lanes closed
 	// (Argo CD's embedded cache refusing a command a real Redis serves).
@@ -119,7 +120,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	// A backend that cannot run here (kind without an engine that runs
 	// privileged containers) says why once, before any scenario fails on it.
-	if err := backendAvailable(ctx, opts.Env); err != nil {
+	if err := lane.BackendAvailable(ctx, opts.Env); err != nil {
 		return nil, err
 	}
 	tags, err := godogTags(opts.Tags)
@@ -132,7 +133,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if len(opts.Formats) == 0 {
 		opts.Formats = []string{"pretty"}
 	}
-	lanes, err := newLanes(opts.Env, opts.Parallel)
+	lanes, err := lane.NewLanes(opts.Env, opts.Parallel)
 	if err != nil {
 		return nil, err
 	}
@@ -145,17 +146,17 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	warmed := make(chan struct{})
 	go func() {
 		defer close(warmed)
-		lanes[0].warmImages(warmCtx, imagesToBuild(scenarios))
+		lanes[0].WarmImages(warmCtx, imagesToBuild(scenarios))
 	}()
 	demand := newClusterDemand(scenarios)
 	// A build cut short removes its temporary directory before Run returns.
 	stopWarming := func() { cancelWarming(); <-warmed }
 	defer stopWarming()
-	free := make(chan *Environment, len(lanes))
+	free := make(chan *lane.Lane, len(lanes))
 	for _, l := range lanes {
 		free <- l
 	}
-	res := &Result{ArgoCDVersion: lanes[0].opts.ArgoCDVersion, Lanes: len(lanes)}
+	res := &Result{ArgoCDVersion: lanes[0].Options().ArgoCDVersion, Lanes: len(lanes)}
 	var mu sync.Mutex
 	seq := 0
 	starts := map[string]time.Time{}
@@ -174,7 +175,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				// searched for all of them.
 				mu.Lock()
 				for _, env := range lanes {
-					res.Secrets = append(res.Secrets, env.credentials()...)
+					res.Secrets = append(res.Secrets, env.Credentials()...)
 				}
 				secrets := slices.Clone(res.Secrets)
 				mu.Unlock()
@@ -183,10 +184,10 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						leaks := env.scanAndClose(secrets)
+						leaks := env.ScanAndClose(secrets)
 						mu.Lock()
 						res.Leaks = append(res.Leaks, leaks...)
-						res.Problems = append(res.Problems, env.problems...)
+						res.Problems = append(res.Problems, env.Problems()...)
 						mu.Unlock()
 					}()
 				}
@@ -240,7 +241,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				// Each lane, when it next becomes free, stops destination
 				// clusters that no scenario still to run will register.
 				if demand.finished(s) {
-					if err := w.env.releaseDestinationClusters(context.WithoutCancel(ctx)); err != nil && opts.Env.Log != nil {
+					if err := w.env.ReleaseDestinationClusters(context.WithoutCancel(ctx)); err != nil && opts.Env.Log != nil {
 						opts.Env.Log.Printf("releasing destination clusters: %v", err)
 					}
 				}
@@ -285,7 +286,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	res.Status = suite.Run()
 	stopWarming()
-	res.LaneStats, res.PeakRSS, res.Rewrites = laneStats(lanes)
+	res.LaneStats, res.PeakRSS, res.Rewrites = lane.RunStats(lanes)
 	res.TimeScale = lanes[0].Scale().Factor()
 	if res.Status == 0 && res.Passed+res.Failed == 0 {
 		return res, fmt.Errorf("no scenario matched %v (tags %q)", opts.Paths, opts.Tags)

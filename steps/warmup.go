@@ -1,15 +1,15 @@
 package steps
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	gherkin "github.com/cucumber/gherkin/go/v42"
 	messages "github.com/cucumber/messages/go/v34"
+
+	"github.com/rehearse/rehearse/engine/lane"
 )
 
 // The two prebuilt-image steps: their definitions (pipeline_steps.go) use
@@ -19,23 +19,18 @@ var (
 	prebuiltBehaviourStep = regexp.MustCompile(`^the registry holds "([^"]*)" built from the "([^"]*)" fixture with behaviour:$`)
 )
 
-// imageRequest is one fixture image a selected scenario will ask for.
-type imageRequest struct {
-	fixture, version, behaviour string
-}
-
 // imagesToBuild lists, in the order the run meets them, the distinct
 // fixture images the run's scenarios (selectedScenarios) will build.
-func imagesToBuild(scenarios []*messages.Pickle) []imageRequest {
-	var out []imageRequest
-	seen := map[imageRequest]bool{}
+func imagesToBuild(scenarios []*messages.Pickle) []lane.FixtureImage {
+	var out []lane.FixtureImage
+	seen := map[lane.FixtureImage]bool{}
 	for _, p := range scenarios {
 		for _, st := range p.Steps {
-			var r imageRequest
+			var r lane.FixtureImage
 			if m := prebuiltStep.FindStringSubmatch(st.Text); m != nil {
-				r = imageRequest{fixture: m[2], version: tagOf(m[1])}
+				r = lane.FixtureImage{Fixture: m[2], Version: tagOf(m[1])}
 			} else if m := prebuiltBehaviourStep.FindStringSubmatch(st.Text); m != nil && st.Argument != nil && st.Argument.DocString != nil {
-				r = imageRequest{fixture: m[2], version: tagOf(m[1]), behaviour: st.Argument.DocString.Content}
+				r = lane.FixtureImage{Fixture: m[2], Version: tagOf(m[1]), Behaviour: st.Argument.DocString.Content}
 			} else {
 				continue
 			}
@@ -125,24 +120,4 @@ func matchesTagFilter(filter string, tags []string) bool {
 		}
 	}
 	return false
-}
-
-// warmImages builds the run's fixture images one after another while the
-// first scenarios start their stacks, so that the steps that push them
-// mostly find them built. A build that fails here is left for the step to
-// repeat and report; warm-up stops when ctx ends.
-func (e *Environment) warmImages(ctx context.Context, images []imageRequest) {
-	start := time.Now()
-	built := 0
-	for _, r := range images {
-		if ctx.Err() != nil {
-			return
-		}
-		if _, _, err := e.prebuild(ctx, r.fixture, r.version, r.behaviour); err == nil {
-			built++
-		}
-	}
-	if len(images) > 0 {
-		e.images.logf("warm-up: %d of %d fixture images ready %s after the run began", built, len(images), time.Since(start).Round(time.Millisecond))
-	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse/rehearse/engine/lane"
 )
 
 func TestMatchesTagFilter(t *testing.T) {
@@ -52,10 +54,10 @@ Feature: f
 	require.NoError(t, os.WriteFile(path, []byte(feature), 0o644))
 
 	all := imagesToBuild(selectedScenarios([]string{dir}, ""))
-	assert.Equal(t, []imageRequest{
-		{fixture: "q-sign-app", version: "v1.0.0"},
-		{fixture: "q-sign-app", version: "v2.0.0", behaviour: `{"errorRate": 0}`},
-		{fixture: "q-sign-app", version: "v2.0.2", behaviour: `{"latency": "400ms"}`},
+	assert.Equal(t, []lane.FixtureImage{
+		{Fixture: "q-sign-app", Version: "v1.0.0"},
+		{Fixture: "q-sign-app", Version: "v2.0.0", Behaviour: `{"errorRate": 0}`},
+		{Fixture: "q-sign-app", Version: "v2.0.2", Behaviour: `{"latency": "400ms"}`},
 	}, all, "each image once, in the order the run meets them")
 
 	notSlow := imagesToBuild(selectedScenarios([]string{dir}, "@canary&&~@slow"))
@@ -70,7 +72,7 @@ Feature: f
 func TestImagesToBuildFindsTheFeaturesImages(t *testing.T) {
 	images := imagesToBuild(selectedScenarios([]string{"../features"}, ""))
 	require.NotEmpty(t, images)
-	assert.Equal(t, imageRequest{fixture: "q-sign-app", version: "v1.0.0"}, images[0])
+	assert.Equal(t, lane.FixtureImage{Fixture: "q-sign-app", Version: "v1.0.0"}, images[0])
 	for _, d := range Catalogue() {
 		if d.Pattern == prebuiltStep.String() || d.Pattern == prebuiltBehaviourStep.String() {
 			continue

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rehearse/rehearse/clusters/podwatch"
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/gateway"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
@@ -38,7 +39,7 @@ const (
 // World is one scenario's state. Nothing in it is shared with another
 // scenario: each has its own Git server, rewrite table and credentials.
 type World struct {
-	env      *Environment
+	env      *lane.Lane
 	scenario string
 	id       string // short unique id for names the scenario creates
 
@@ -110,7 +111,7 @@ func (w *World) watchPods(ctx context.Context, cluster, ns string) error {
 
 func recorderKey(cluster, ns string) string {
 	if cluster == "" {
-		cluster = InCluster
+		cluster = lane.InCluster
 	}
 	return cluster + "/" + ns
 }
@@ -122,7 +123,7 @@ func (w *World) kube(ctx context.Context, cluster string) (kubernetes.Interface,
 	if err != nil {
 		return nil, err
 	}
-	if cluster == "" || cluster == InCluster {
+	if cluster == "" || cluster == lane.InCluster {
 		return w.env.Engine().Kube(), nil
 	}
 	return kubernetes.NewForConfig(c.RESTConfig())
@@ -134,7 +135,7 @@ type pushEvent struct {
 	podsBefore map[types.UID]bool // pods that existed when the push landed
 }
 
-func newWorld(env *Environment, scenario, id string) *World {
+func newWorld(env *lane.Lane, scenario, id string) *World {
 	return &World{env: env, scenario: scenario, id: id, rewriter: loopback.NewRewriter(),
 		passwords: map[string]string{adminUser: "admin-" + id, developerUser: "dev-" + id, argocdUser: "argocd-" + id,
 			jenkinsUser: "jenkins-" + id, leadUser: "lead-" + id},
@@ -191,7 +192,7 @@ func (w *World) cleanup(ctx context.Context) error {
 		// cascading Application deletes: deleting one costs 5s or more
 		// (the namespace controller's grace period), and only scenarios that
 		// need it absent pay that. The run deletes them at its end.
-		w.env.adoptNamespaces(w.newNamespaces)
+		w.env.AdoptNamespaces(w.newNamespaces)
 	}
 	// Last: what Applications needed while they were deleted (their
 	// AppProject, Argo CD's settings).
@@ -243,13 +244,13 @@ func (w *World) rememberDestination(ctx context.Context, app string, d engine.De
 	}
 	cluster := d.Name
 	w.appRoles[app] = sequence.Kubernetes
-	if cluster != "" && cluster != InCluster {
+	if cluster != "" && cluster != lane.InCluster {
 		w.appRoles[app] = sequence.ClusterRole(cluster)
 	}
 	if d.Server != "" && d.Server != "https://kubernetes.default.svc" {
 		return nil // a server URL Rehearse does not know: nothing to record
 	}
-	if cluster == "" || cluster == InCluster {
+	if cluster == "" || cluster == lane.InCluster {
 		_, err := w.env.Engine().Kube().CoreV1().Namespaces().Get(ctx, d.Namespace, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			w.newNamespaces[d.Namespace] = true
@@ -259,3 +260,10 @@ func (w *World) rememberDestination(ctx context.Context, app string, d engine.De
 }
 
 func namespacePhase(ns *corev1.Namespace) string { return string(ns.Status.Phase) }
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}

@@ -8,8 +8,8 @@ import (
 	"os"
 
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/reports"
-	"github.com/rehearse/rehearse/steps"
 )
 
 // nightlyCmd runs every feature on each Argo CD line, appends each run to
@@ -38,7 +38,7 @@ func nightlyCmd(ctx context.Context, args []string) int {
 	for _, v := range splitList(*versions) {
 		logger.Printf("nightly: Argo CD %s", v)
 		summary, err := runOnce(ctx, runSettings{Paths: paths, ReportRoot: *reportRoot, Format: *format, Parallel: *parallel,
-			Env: steps.EnvOptions{ArgoCDVersion: v, TimeScale: *scale, Log: logger}}, logger)
+			Env: lane.Options{ArgoCDVersion: v, TimeScale: *scale, Log: logger}}, logger)
 		if err != nil || !summary.Succeeded() {
 			status = 1
 		}

@@ -12,9 +12,9 @@ import (
 	"github.com/rehearse/rehearse/clusters/kwok"
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/internal/binaries"
-	"github.com/rehearse/rehearse/steps"
 )
 
 func prepareCmd(ctx context.Context, args []string) int {
@@ -45,7 +45,7 @@ func prepareCmd(ctx context.Context, args []string) int {
 		}
 		err = engine.Prepare(ctx, engine.WithVersion(v), engine.WithCache(cache), engine.WithLogger(logger))
 	}
-	for _, r := range steps.FixtureRecipes() {
+	for _, r := range lane.FixtureRecipes() {
 		if err != nil {
 			break
 		}

@@ -13,8 +13,8 @@ import (
 	"github.com/rehearse/rehearse"
 	"github.com/rehearse/rehearse/clusters/kind"
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/reports"
-	"github.com/rehearse/rehearse/steps"
 )
 
 func splitList(s string) []string {
@@ -72,7 +72,7 @@ func runCmd(ctx context.Context, args []string) int {
 		defer stop()
 	}
 	summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format, KeepOnFailure: *keep, Parallel: *parallel,
-		Env: steps.EnvOptions{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext, NodeImage: *nodeImage,
+		Env: lane.Options{Backend: *backend, ArgoCDVersion: *argocd, Kubeconfig: *kubeconfig, Context: *kubeContext, NodeImage: *nodeImage,
 			TimeScale: *scale, Log: logger}}, logger)
 	if err != nil || !summary.Succeeded() {
 		return 1
@@ -108,7 +108,7 @@ func parallelFlag(fs *flag.FlagSet) *int {
 		def = v
 	}
 	return fs.Int("parallel", def, fmt.Sprintf("scenarios run at once, each in a lane with its own cluster, Argo CD and registry "+
-		"(at most %d; 0: one per CPU as memory allows, %d here)", steps.MaxParallel, steps.DefaultParallel()))
+		"(at most %d; 0: one per CPU as memory allows, %d here)", lane.MaxParallel, lane.DefaultParallel()))
 }
 
 // runSettings are one run's inputs.
@@ -117,7 +117,7 @@ type runSettings struct {
 	Tags       string
 	ReportRoot string
 	Format     string
-	Env        steps.EnvOptions
+	Env        lane.Options
 	// KeepOnFailure and Parallel: see steps.RunOptions.
 	KeepOnFailure bool
 	Parallel      int

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/rehearse/rehearse/engine"
-	"github.com/rehearse/rehearse/steps"
+	"github.com/rehearse/rehearse/engine/lane"
 )
 
 // soakCmd runs the suite N times back to back, each run with a fresh
@@ -47,7 +47,7 @@ func soakCmd(ctx context.Context, args []string) int {
 	for i := 1; i <= *runs && ctx.Err() == nil; i++ {
 		logger.Printf("soak: run %d of %d", i, *runs)
 		summary, err := runOnce(ctx, runSettings{Paths: paths, Tags: *tags, ReportRoot: *reportRoot, Format: *format, Parallel: *parallel,
-			Env: steps.EnvOptions{ArgoCDVersion: *argocd, TimeScale: *scale, Log: logger}}, logger)
+			Env: lane.Options{ArgoCDVersion: *argocd, TimeScale: *scale, Log: logger}}, logger)
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("run %d (%s): %v", i, summary.RunID, err))
 			continue

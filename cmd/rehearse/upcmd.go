@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/internal/binaries"
 	"github.com/rehearse/rehearse/steps"
 )
@@ -42,7 +43,7 @@ func upCmd(ctx context.Context, args []string) int {
 		}
 		apps = append(apps, abs)
 	}
-	x, err := steps.StartExplorer(ctx, steps.EnvOptions{ArgoCDVersion: *argocd, TimeScale: *scale, Log: logger}, apps...)
+	x, err := steps.StartExplorer(ctx, lane.Options{ArgoCDVersion: *argocd, TimeScale: *scale, Log: logger}, apps...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rehearse up:", err)
 		return 1

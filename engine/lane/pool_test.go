@@ -1,4 +1,4 @@
-package steps
+package lane
 
 import (
 	"testing"
@@ -11,22 +11,22 @@ import (
 )
 
 func TestLanesShareTheHostsResourcesOnly(t *testing.T) {
-	lanes, err := newLanes(EnvOptions{}, 3)
+	lanes, err := NewLanes(Options{}, 3)
 	require.NoError(t, err)
 	require.Len(t, lanes, 3)
 	for i, l := range lanes {
 		assert.Same(t, lanes[0].addresses, l.addresses, "pod addresses are loopback addresses of one host")
 		assert.Same(t, lanes[0].images, l.images)
-		assert.Equal(t, []string{"lane 1", "lane 2", "lane 3"}[i], l.lane)
+		assert.Equal(t, []string{"lane 1", "lane 2", "lane 3"}[i], l.name)
 		if i > 0 {
 			assert.NotSame(t, lanes[0].mirrors, l.mirrors, "each lane's nodes pull from its own registry")
 		}
 	}
-	one, err := newLanes(EnvOptions{}, 1)
+	one, err := NewLanes(Options{}, 1)
 	require.NoError(t, err)
-	assert.Empty(t, one[0].lane, "a single lane is not named in the report")
+	assert.Empty(t, one[0].name, "a single lane is not named in the report")
 
-	_, err = newLanes(EnvOptions{}, MaxParallel+1)
+	_, err = NewLanes(Options{}, MaxParallel+1)
 	assert.ErrorContains(t, err, "at most")
 
 	n := DefaultParallel()
@@ -34,7 +34,7 @@ func TestLanesShareTheHostsResourcesOnly(t *testing.T) {
 }
 
 func TestLaneStatsKeepEachLaneApart(t *testing.T) {
-	lanes, err := newLanes(EnvOptions{}, 2)
+	lanes, err := NewLanes(Options{}, 2)
 	require.NoError(t, err)
 	lanes[0].timings["cluster"] = 4 * time.Second
 	lanes[0].timings["engine"] = 3 * time.Second
@@ -43,7 +43,7 @@ func TestLaneStatsKeepEachLaneApart(t *testing.T) {
 	lanes[1].timings["cluster"] = 5 * time.Second
 	lanes[0].peakRSS, lanes[1].peakRSS = 100<<20, 200<<20
 	lanes[0].peakBy, lanes[1].peakBy = map[string]uint64{"kube-apiserver": 60 << 20}, map[string]uint64{"kube-apiserver": 70 << 20}
-	stats, peak, _ := laneStats(lanes)
+	stats, peak, _ := RunStats(lanes)
 	assert.Equal(t, uint64(300<<20), peak)
 	require.Len(t, stats, 2)
 	assert.Equal(t, reports.LaneStats{Lane: "lane 1", ClusterSeconds: 4, ArgoCDSeconds: 3,

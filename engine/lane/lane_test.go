@@ -1,4 +1,4 @@
-package steps
+package lane
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func TestCloseWhileStartingLeavesNothing(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	before := ownListeners(t)
-	env, err := NewEnvironment(EnvOptions{TimeScale: 60})
+	env, err := New(Options{TimeScale: 60})
 	require.NoError(t, err)
 	started := make(chan error, 1)
 	go func() { started <- env.Start(context.Background()) }()
@@ -56,7 +56,7 @@ func TestCloseWhileStartingLeavesNothing(t *testing.T) {
 // TestStartAfterCloseIsRefused: a start asked for after the run ended (a
 // late background start) must not bring a stack up that nobody closes.
 func TestStartAfterCloseIsRefused(t *testing.T) {
-	env, err := NewEnvironment(EnvOptions{TimeScale: 60})
+	env, err := New(Options{TimeScale: 60})
 	require.NoError(t, err)
 	require.NoError(t, env.Close(context.Background()))
 	require.ErrorIs(t, env.Start(context.Background()), errClosed)
@@ -81,7 +81,7 @@ func TestEveryListenerOfALaneIsOnLoopback(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster and Argo CD")
 	}
-	env, err := NewEnvironment(EnvOptions{TimeScale: 60})
+	env, err := New(Options{TimeScale: 60})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, env.Close(context.Background())) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -1,4 +1,4 @@
-package steps
+package lane
 
 import (
 	"context"
@@ -30,15 +30,15 @@ import (
 )
 
 // Registry accounts: the CI pushes as jenkins, the nodes pull as kubelet.
+// Each gets a fresh password per run (RegistryPassword).
 const (
-	registryAdmin   = "harbor-admin"
-	registryCI      = "jenkins"
-	registryNodes   = "kubelet"
-	registryProject = "qsign-prod"
+	RegistryAdmin = "harbor-admin"
+	RegistryCI    = "jenkins"
+	RegistryNodes = "kubelet"
 )
 
-// EnvOptions choose the backend and engine of a run.
-type EnvOptions struct {
+// Options choose the backend and engine of a run.
+type Options struct {
 	Backend       string // kwok (default), kind, existing
 	ArgoCDVersion string // default engine.DefaultArgoCDVersion
 	Kubeconfig    string // existing backend
@@ -54,11 +54,12 @@ type EnvOptions struct {
 	EngineOptions []engine.Option
 }
 
-// Environment is what scenarios of one run share: a cluster and the engine
-// on it. It starts on first use, so a run that fails early (unknown step,
+// Lane is what the scenarios that run one after another share: a cluster,
+// the engine on it, the registry its nodes pull from and the destination
+// clusters it registered. It starts on first use, so a run that fails early (unknown step,
 // parse error) costs nothing, and is closed at the end of the run.
-type Environment struct {
-	opts EnvOptions
+type Lane struct {
+	opts Options
 
 	once sync.Once
 	err  error
@@ -89,7 +90,7 @@ type Environment struct {
 	registryPasswords map[string]string
 	workDir           string
 	images            *imageCache // built from fixtures, shared by the run's lanes
-	lane              string      // "lane N" when the run has several, for the report
+	name              string      // "lane N" when the run has several, for the report
 	nsMu              sync.Mutex
 	namespaces        map[string]bool // created during the run, deleted at its end
 
@@ -121,25 +122,25 @@ type rssReporter interface{ RSS() map[string]uint64 }
 
 // sampleMemory records the stack's peak resident memory (cluster and engine
 // processes together) every half second until Close.
-func (e *Environment) sampleMemory() {
-	e.stopMem = make(chan struct{})
+func (l *Lane) sampleMemory() {
+	l.stopMem = make(chan struct{})
 	go func() {
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {
-			case <-e.stopMem:
+			case <-l.stopMem:
 				return
 			case <-t.C:
 			}
 			by := map[string]uint64{}
 			var total uint64
-			e.clusterMu.Lock()
-			parts := []any{e.cluster, e.engine}
-			for _, name := range e.extraOrder {
-				parts = append(parts, e.extra[name])
+			l.clusterMu.Lock()
+			parts := []any{l.cluster, l.engine}
+			for _, name := range l.extraOrder {
+				parts = append(parts, l.extra[name])
 			}
-			e.clusterMu.Unlock()
+			l.clusterMu.Unlock()
 			for _, r := range parts {
 				if rr, ok := r.(rssReporter); ok && r != nil {
 					for k, v := range rr.RSS() {
@@ -148,25 +149,25 @@ func (e *Environment) sampleMemory() {
 					}
 				}
 			}
-			e.memMu.Lock()
-			if total > e.peakRSS {
-				e.peakRSS, e.peakBy = total, by
+			l.memMu.Lock()
+			if total > l.peakRSS {
+				l.peakRSS, l.peakBy = total, by
 			}
-			e.memMu.Unlock()
+			l.memMu.Unlock()
 		}
 	}()
 }
 
 // PeakRSS is the highest resident memory of the whole stack seen during the
 // run, with the per-component split at that moment.
-func (e *Environment) PeakRSS() (uint64, map[string]uint64) {
-	e.memMu.Lock()
-	defer e.memMu.Unlock()
-	return e.peakRSS, e.peakBy
+func (l *Lane) PeakRSS() (uint64, map[string]uint64) {
+	l.memMu.Lock()
+	defer l.memMu.Unlock()
+	return l.peakRSS, l.peakBy
 }
 
-// NewEnvironment prepares (but does not start) an environment.
-func NewEnvironment(opts EnvOptions) (*Environment, error) {
+// New prepares (but does not start) an environment.
+func New(opts Options) (*Lane, error) {
 	if opts.ArgoCDVersion == "" {
 		opts.ArgoCDVersion = engine.DefaultArgoCDVersion
 	}
@@ -177,7 +178,7 @@ func NewEnvironment(opts EnvOptions) (*Environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Environment{opts: opts, timings: map[string]time.Duration{}, scale: scale, mirrors: loopback.NewRewriter(), standIns: &podruntime.StandIns{},
+	return &Lane{opts: opts, timings: map[string]time.Duration{}, scale: scale, mirrors: loopback.NewRewriter(), standIns: &podruntime.StandIns{},
 		images: &imageCache{built: map[string]prebuiltImage{}, log: opts.Log}, namespaces: map[string]bool{}, extra: map[string]clusters.Cluster{},
 		addresses: &podruntime.AddressPool{}}, nil
 }
@@ -188,60 +189,62 @@ const InCluster = "in-cluster"
 // DestinationCluster returns the named destination cluster, creating it
 // and registering it with Argo CD the first time. InCluster (or "") is the
 // cluster Argo CD runs in.
-func (e *Environment) DestinationCluster(ctx context.Context, name string) (clusters.Cluster, error) {
-	if err := e.Start(ctx); err != nil {
+func (l *Lane) DestinationCluster(ctx context.Context, name string) (clusters.Cluster, error) {
+	if err := l.Start(ctx); err != nil {
 		return nil, err
 	}
 	if name == "" || name == InCluster {
-		return e.cluster, nil
+		return l.cluster, nil
 	}
-	e.clusterMu.Lock()
-	defer e.clusterMu.Unlock()
-	if c, ok := e.extra[name]; ok {
+	l.clusterMu.Lock()
+	defer l.clusterMu.Unlock()
+	if c, ok := l.extra[name]; ok {
 		return c, nil
 	}
 	start := time.Now()
-	c, err := e.provider.Create(ctx, name)
+	c, err := l.provider.Create(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("creating cluster %s: %w", name, err)
 	}
-	if err := e.engine.RegisterCluster(ctx, name, c.RESTConfig()); err != nil {
+	if err := l.engine.RegisterCluster(ctx, name, c.RESTConfig()); err != nil {
 		_ = c.Delete(context.Background())
 		return nil, err
 	}
-	e.extra[name] = c
-	e.extraOrder = append(e.extraOrder, name)
-	e.timings["cluster "+name] = time.Since(start)
-	e.logf("cluster %s ready and registered in %s", name, time.Since(start).Round(time.Millisecond))
+	l.extra[name] = c
+	l.extraOrder = append(l.extraOrder, name)
+	l.timings["cluster "+name] = time.Since(start)
+	l.logf("cluster %s ready and registered in %s", name, time.Since(start).Round(time.Millisecond))
 	return c, nil
 }
 
-// adoptNamespaces records namespaces a scenario caused to be created.
-func (e *Environment) adoptNamespaces(ns map[string]bool) {
-	e.nsMu.Lock()
-	defer e.nsMu.Unlock()
+// AdoptNamespaces records namespaces a scenario caused to be created: the
+// lane deletes them when it closes.
+func (l *Lane) AdoptNamespaces(ns map[string]bool) {
+	l.nsMu.Lock()
+	defer l.nsMu.Unlock()
 	for n := range ns {
-		e.namespaces[n] = true
+		l.namespaces[n] = true
 	}
 }
 
-func (e *Environment) ownsNamespace(ns string) bool {
-	e.nsMu.Lock()
-	defer e.nsMu.Unlock()
-	return e.namespaces[ns]
+// OwnsNamespace says whether a scenario of this lane created ns.
+func (l *Lane) OwnsNamespace(ns string) bool {
+	l.nsMu.Lock()
+	defer l.nsMu.Unlock()
+	return l.namespaces[ns]
 }
 
 // deleteNamespaces removes what the run created, which matters on a
 // cluster that outlives the run (the existing backend).
-func (e *Environment) deleteNamespaces(ctx context.Context) {
-	if e.engine == nil {
+func (l *Lane) deleteNamespaces(ctx context.Context) {
+	if l.engine == nil {
 		return
 	}
-	e.nsMu.Lock()
-	defer e.nsMu.Unlock()
-	for ns := range e.namespaces {
-		if err := e.engine.Kube().CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			e.logf("deleting namespace %s: %v", ns, err)
+	l.nsMu.Lock()
+	defer l.nsMu.Unlock()
+	for ns := range l.namespaces {
+		if err := l.engine.Kube().CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			l.logf("deleting namespace %s: %v", ns, err)
 		}
 	}
 }
@@ -253,18 +256,18 @@ type prebuiltImage struct {
 
 // StartRegistry starts the run's registry (once): it needs neither the
 // cluster nor the engine, so scenarios can fill it while they start.
-func (e *Environment) StartRegistry() error {
-	e.registryOnce.Do(func() { e.registryErr = e.startRegistry() })
-	return e.registryErr
+func (l *Lane) StartRegistry() error {
+	l.registryOnce.Do(func() { l.registryErr = l.startRegistry() })
+	return l.registryErr
 }
 
 // startRegistry starts the run's registry with its offline scanner.
-func (e *Environment) startRegistry() error {
+func (l *Lane) startRegistry() error {
 	dir, err := os.MkdirTemp("", "rehearse-env-")
 	if err != nil {
 		return err
 	}
-	e.workDir = dir
+	l.workDir = dir
 	db := filepath.Join(dir, "vulndb")
 	sev, err := fixtures.WriteVulnDB(db)
 	if err != nil {
@@ -274,35 +277,75 @@ func (e *Environment) startRegistry() error {
 	if err != nil {
 		return err
 	}
-	e.registryPasswords = map[string]string{}
-	for _, u := range []string{registryAdmin, registryCI, registryNodes} {
-		e.registryPasswords[u] = randomPassword(u)
+	l.registryPasswords = map[string]string{}
+	for _, u := range []string{RegistryAdmin, RegistryCI, RegistryNodes} {
+		l.registryPasswords[u] = randomPassword(u)
 	}
-	e.registry, err = registry.Start(registryAdmin, e.registryPasswords[registryAdmin],
+	l.registry, err = registry.Start(RegistryAdmin, l.registryPasswords[RegistryAdmin],
 		registry.WithScanner(&registry.Govulncheck{DB: db, Severities: severities}))
 	if err != nil {
 		return err
 	}
-	e.registry.AddUser(registryCI, e.registryPasswords[registryCI])
-	e.registry.AddUser(registryNodes, e.registryPasswords[registryNodes])
+	l.registry.AddUser(RegistryCI, l.registryPasswords[RegistryCI])
+	l.registry.AddUser(RegistryNodes, l.registryPasswords[RegistryNodes])
 	return nil
 }
 
 // Registry is the run's registry (Start must have succeeded).
-func (e *Environment) Registry() *registry.Server { return e.registry }
+func (l *Lane) Registry() *registry.Server { return l.registry }
+
+// RegistryPassword is the run's password of a registry account
+// (RegistryAdmin, RegistryCI, RegistryNodes; StartRegistry must have
+// succeeded).
+func (l *Lane) RegistryPassword(user string) string { return l.registryPasswords[user] }
+
+// RegistryMirrors is the nodes' mirror table: a registry host a manifest
+// names, mapped to the local registry.
+func (l *Lane) RegistryMirrors() *loopback.Rewriter { return l.mirrors }
+
+// StandIns are the images the lane's pods run the stand-in program for;
+// each scenario resets them.
+func (l *Lane) StandIns() *podruntime.StandIns { return l.standIns }
+
+// ProxyTable maps the addresses users' AnalysisTemplates name (the seed's
+// Prometheus) to the scenario's local servers, for the Argo Rollouts
+// controller's HTTP proxy (Start must have succeeded).
+func (l *Lane) ProxyTable() *loopback.Rewriter { return l.proxyTable }
+
+// Name is "lane N" when the run has several lanes, else "".
+func (l *Lane) Name() string { return l.name }
+
+// Options are the lane's options, with defaults filled in.
+func (l *Lane) Options() Options { return l.opts }
+
+// Problems are fidelity failures found when the lane closed (Argo CD's
+// cache refusing a command); they fail the run.
+func (l *Lane) Problems() []string { return l.problems }
+
+// DestinationClusters are the destination clusters the lane created, in
+// the order it created them, by the name Applications use.
+func (l *Lane) DestinationClusters() ([]string, map[string]clusters.Cluster) {
+	l.clusterMu.Lock()
+	defer l.clusterMu.Unlock()
+	named := make(map[string]clusters.Cluster, len(l.extra))
+	for k, v := range l.extra {
+		named[k] = v
+	}
+	return append([]string(nil), l.extraOrder...), named
+}
 
 // Scale is the run's time scale.
-func (e *Environment) Scale() *timescale.Scale { return e.scale }
+func (l *Lane) Scale() *timescale.Scale { return l.scale }
 
-func (e *Environment) logf(format string, args ...any) {
-	if e.opts.Log != nil {
-		e.opts.Log.Printf(format, args...)
+func (l *Lane) logf(format string, args ...any) {
+	if l.opts.Log != nil {
+		l.opts.Log.Printf(format, args...)
 	}
 }
 
-// backendAvailable asks the run's backend, if it can tell, whether it can
+// BackendAvailable asks the run's backend, if it can tell, whether it can
 // create clusters on this machine.
-func backendAvailable(ctx context.Context, opts EnvOptions) error {
+func BackendAvailable(ctx context.Context, opts Options) error {
 	provider, err := backends.Open(opts.Backend, backends.Config{Log: opts.Log, NodeImage: opts.NodeImage,
 		Kubeconfig: opts.Kubeconfig, Context: opts.Context})
 	if err != nil {
@@ -316,81 +359,81 @@ func backendAvailable(ctx context.Context, opts EnvOptions) error {
 
 // Start brings up the cluster and Argo CD once; later calls return the
 // first outcome.
-func (e *Environment) Start(ctx context.Context) error {
-	e.once.Do(func() {
-		e.startMu.Lock()
-		if e.closed {
-			e.startMu.Unlock()
-			e.err = errClosed
+func (l *Lane) Start(ctx context.Context) error {
+	l.once.Do(func() {
+		l.startMu.Lock()
+		if l.closed {
+			l.startMu.Unlock()
+			l.err = errClosed
 			return
 		}
-		ctx, e.startCancel = context.WithCancel(ctx)
-		e.startDone = make(chan struct{})
-		e.startMu.Unlock()
-		defer close(e.startDone)
-		e.err = e.start(ctx)
+		ctx, l.startCancel = context.WithCancel(ctx)
+		l.startDone = make(chan struct{})
+		l.startMu.Unlock()
+		defer close(l.startDone)
+		l.err = l.start(ctx)
 	})
-	return e.err
+	return l.err
 }
 
 // errClosed is what Start says once the environment was closed.
 var errClosed = errors.New("the environment is closed: the run has ended")
 
 // stopStarting cancels a start still under way, waits for it to return
-// (whatever it had started, it has stopped or left in e.cluster and
-// e.engine for Close), and forbids any later start.
-func (e *Environment) stopStarting() {
-	e.startMu.Lock()
-	e.closed = true
-	cancel, done := e.startCancel, e.startDone
-	e.startMu.Unlock()
+// (whatever it had started, it has stopped or left in l.cluster and
+// l.engine for Close), and forbids any later start.
+func (l *Lane) stopStarting() {
+	l.startMu.Lock()
+	l.closed = true
+	cancel, done := l.startCancel, l.startDone
+	l.startMu.Unlock()
 	if cancel == nil {
 		return
 	}
 	select {
 	case <-done:
 	default:
-		e.logf("the run ended while the stack was starting: stopping it")
+		l.logf("the run ended while the stack was starting: stopping it")
 		cancel()
 		<-done
 	}
 	cancel()
 }
 
-func (e *Environment) start(ctx context.Context) error {
-	cache := e.opts.Cache
+func (l *Lane) start(ctx context.Context) error {
+	cache := l.opts.Cache
 	if cache == nil {
 		root, err := binaries.DefaultRoot()
 		if err != nil {
 			return err
 		}
-		cache = &binaries.Cache{Root: root, Log: e.opts.Log}
+		cache = &binaries.Cache{Root: root, Log: l.opts.Log}
 	}
-	e.cache = cache
+	l.cache = cache
 	// The stand-in and shell program for containers: built once per
 	// machine (about 25 s), before the stack's start is timed.
 	helper, err := podruntime.BuildHelper(ctx, cache)
 	if err != nil {
 		return err
 	}
-	if err := e.StartRegistry(); err != nil {
+	if err := l.StartRegistry(); err != nil {
 		return fmt.Errorf("starting the registry: %w", err)
 	}
-	provider, err := backends.Open(e.opts.Backend, backends.Config{Cache: cache, Log: e.opts.Log,
-		Kubeconfig: e.opts.Kubeconfig, Context: e.opts.Context, NodeImage: e.opts.NodeImage,
-		PodRuntime: &podruntime.Options{Mirrors: e.mirrors, StandIns: e.standIns, Helper: helper, Log: e.opts.Log, Addresses: e.addresses,
-			Credentials: map[string]podruntime.Credential{e.registry.Host(): {Username: registryNodes, Password: e.registryPasswords[registryNodes]}}}})
+	provider, err := backends.Open(l.opts.Backend, backends.Config{Cache: cache, Log: l.opts.Log,
+		Kubeconfig: l.opts.Kubeconfig, Context: l.opts.Context, NodeImage: l.opts.NodeImage,
+		PodRuntime: &podruntime.Options{Mirrors: l.mirrors, StandIns: l.standIns, Helper: helper, Log: l.opts.Log, Addresses: l.addresses,
+			Credentials: map[string]podruntime.Credential{l.registry.Host(): {Username: RegistryNodes, Password: l.registryPasswords[RegistryNodes]}}}})
 	if err != nil {
 		return err
 	}
-	e.proxyTable = loopback.NewRewriter()
-	if e.proxy, err = loopback.StartProxy(e.proxyTable); err != nil {
+	l.proxyTable = loopback.NewRewriter()
+	if l.proxy, err = loopback.StartProxy(l.proxyTable); err != nil {
 		return err
 	}
-	engOpts := []engine.Option{engine.WithVersion(e.opts.ArgoCDVersion), engine.WithCache(cache), engine.WithLogger(e.opts.Log),
-		engine.WithTimeScale(e.scale), engine.WithHTTPProxy(e.proxy.URL())}
-	engOpts = append(engOpts, e.opts.EngineOptions...)
-	if _, err := engine.LineFor(e.opts.ArgoCDVersion); err != nil {
+	engOpts := []engine.Option{engine.WithVersion(l.opts.ArgoCDVersion), engine.WithCache(cache), engine.WithLogger(l.opts.Log),
+		engine.WithTimeScale(l.scale), engine.WithHTTPProxy(l.proxy.URL())}
+	engOpts = append(engOpts, l.opts.EngineOptions...)
+	if _, err := engine.LineFor(l.opts.ArgoCDVersion); err != nil {
 		return err
 	}
 	// Build everything before timing the start, so figures mean "warm start".
@@ -402,22 +445,22 @@ func (e *Environment) start(ctx context.Context) error {
 	if err := engine.Prepare(ctx, engOpts...); err != nil {
 		return err
 	}
-	e.provider = provider
+	l.provider = provider
 	start := time.Now()
-	e.cluster, err = provider.Create(ctx, "rehearse")
+	l.cluster, err = provider.Create(ctx, "rehearse")
 	if err != nil {
-		return fmt.Errorf("creating the %s cluster: %w", orDefault(e.opts.Backend, "kwok"), err)
+		return fmt.Errorf("creating the %s cluster: %w", orDefault(l.opts.Backend, "kwok"), err)
 	}
-	e.timings["cluster"] = time.Since(start)
-	e.logf("cluster %s ready in %s", e.cluster.Name(), e.timings["cluster"].Round(time.Millisecond))
+	l.timings["cluster"] = time.Since(start)
+	l.logf("cluster %s ready in %s", l.cluster.Name(), l.timings["cluster"].Round(time.Millisecond))
 	start = time.Now()
-	e.engine, err = engine.Start(ctx, e.cluster.KubeconfigPath(), engOpts...)
+	l.engine, err = engine.Start(ctx, l.cluster.KubeconfigPath(), engOpts...)
 	if err != nil {
 		return err
 	}
-	e.timings["engine"] = time.Since(start)
-	e.sampleMemory()
-	e.logf("Argo CD %s ready in %s", e.engine.Version(), e.timings["engine"].Round(time.Millisecond))
+	l.timings["engine"] = time.Since(start)
+	l.sampleMemory()
+	l.logf("Argo CD %s ready in %s", l.engine.Version(), l.timings["engine"].Round(time.Millisecond))
 	return nil
 }
 
@@ -427,65 +470,65 @@ func FixtureRecipes() []binaries.Recipe { return []binaries.Recipe{gateway.CRDRe
 
 // GatewayAPI installs the Gateway API CRDs in the cluster Argo CD runs in,
 // once per run (they are the same for every scenario).
-func (e *Environment) GatewayAPI(ctx context.Context) error {
-	if err := e.Start(ctx); err != nil {
+func (l *Lane) GatewayAPI(ctx context.Context) error {
+	if err := l.Start(ctx); err != nil {
 		return err
 	}
-	e.gatewayOnce.Do(func() {
+	l.gatewayOnce.Do(func() {
 		start := time.Now()
-		dir, err := e.cache.Ensure(ctx, gateway.CRDRecipe())
+		dir, err := l.cache.Ensure(ctx, gateway.CRDRecipe())
 		if err == nil {
-			err = gateway.InstallCRDs(ctx, e.engine.Dynamic(), dir)
+			err = gateway.InstallCRDs(ctx, l.engine.Dynamic(), dir)
 		}
 		if err != nil {
-			e.gatewayErr = fmt.Errorf("installing the Gateway API %s CRDs: %w", gateway.APIVersion, err)
+			l.gatewayErr = fmt.Errorf("installing the Gateway API %s CRDs: %w", gateway.APIVersion, err)
 			return
 		}
-		e.logf("Gateway API %s CRDs installed in %s", gateway.APIVersion, time.Since(start).Round(time.Millisecond))
+		l.logf("Gateway API %s CRDs installed in %s", gateway.APIVersion, time.Since(start).Round(time.Millisecond))
 	})
-	return e.gatewayErr
+	return l.gatewayErr
 }
 
 // Engine is the running Argo CD (Start must have succeeded).
-func (e *Environment) Engine() *engine.Engine { return e.engine }
+func (l *Lane) Engine() *engine.Engine { return l.engine }
 
 // Cluster is the destination cluster (Start must have succeeded).
-func (e *Environment) Cluster() clusters.Cluster { return e.cluster }
+func (l *Lane) Cluster() clusters.Cluster { return l.cluster }
 
 // Timings are the measured start-up durations ("cluster", "engine").
-func (e *Environment) Timings() map[string]time.Duration { return e.timings }
+func (l *Lane) Timings() map[string]time.Duration { return l.timings }
 
 // Close stops the engine and deletes the cluster.
-func (e *Environment) Close(ctx context.Context) error {
-	e.stopStarting()
-	if e.stopMem != nil {
-		close(e.stopMem)
-		e.stopMem = nil
+func (l *Lane) Close(ctx context.Context) error {
+	l.stopStarting()
+	if l.stopMem != nil {
+		close(l.stopMem)
+		l.stopMem = nil
 	}
-	e.deleteNamespaces(ctx)
-	if e.engine != nil {
-		e.engine.Stop()
+	l.deleteNamespaces(ctx)
+	if l.engine != nil {
+		l.engine.Stop()
 		// Read after Stop: a command sent while stopping counts too.
-		if unserved := e.engine.CacheUnserved(); len(unserved) > 0 {
-			e.problems = append(e.problems, fmt.Sprintf("Argo CD sent Redis commands its embedded cache does not serve (it answered them with an error a real Redis would not give): %s", strings.Join(unserved, ", ")))
+		if unserved := l.engine.CacheUnserved(); len(unserved) > 0 {
+			l.problems = append(l.problems, fmt.Sprintf("Argo CD sent Redis commands its embedded cache does not serve (it answered them with an error a real Redis would not give): %s", strings.Join(unserved, ", ")))
 		}
 	}
-	e.clusterMu.Lock()
-	all := e.extra
-	if e.cluster != nil {
-		all[InCluster] = e.cluster
+	l.clusterMu.Lock()
+	all := l.extra
+	if l.cluster != nil {
+		all[InCluster] = l.cluster
 	}
 	err := stopClusters(ctx, all)
-	e.extra, e.extraOrder = map[string]clusters.Cluster{}, nil
-	e.clusterMu.Unlock()
-	if e.registry != nil {
-		_ = e.registry.Close()
+	l.extra, l.extraOrder = map[string]clusters.Cluster{}, nil
+	l.clusterMu.Unlock()
+	if l.registry != nil {
+		_ = l.registry.Close()
 	}
-	if e.proxy != nil {
-		_ = e.proxy.Close()
+	if l.proxy != nil {
+		_ = l.proxy.Close()
 	}
-	if e.workDir != "" {
-		_ = os.RemoveAll(e.workDir)
+	if l.workDir != "" {
+		_ = os.RemoveAll(l.workDir)
 	}
 	return err
 }

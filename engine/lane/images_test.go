@@ -1,4 +1,4 @@
-package steps
+package lane
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 )
 
 func TestBuildOnceBuildsAKeyOnceForEveryCaller(t *testing.T) {
-	e := &Environment{images: &imageCache{built: map[string]prebuiltImage{}}}
+	e := &Lane{images: &imageCache{built: map[string]prebuiltImage{}}}
 	var builds atomic.Int32
 	release := make(chan struct{})
 	build := func(context.Context) (v1.Image, string, error) {
@@ -44,7 +44,7 @@ func TestBuildOnceBuildsAKeyOnceForEveryCaller(t *testing.T) {
 }
 
 func TestBuildOnceForgetsAFailureAndAWaiterTriesAgain(t *testing.T) {
-	e := &Environment{images: &imageCache{built: map[string]prebuiltImage{}}}
+	e := &Lane{images: &imageCache{built: map[string]prebuiltImage{}}}
 	var builds atomic.Int32
 	started := make(chan struct{})
 	release := make(chan struct{})

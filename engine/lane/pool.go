@@ -1,4 +1,4 @@
-package steps
+package lane
 
 import (
 	"context"
@@ -53,10 +53,10 @@ func memAvailable() (uint64, bool) {
 	return 0, false
 }
 
-// newLanes makes the environments scenarios run in. Lanes share what
+// NewLanes makes the environments scenarios run in. Lanes share what
 // belongs to the host rather than to a cluster: the pool of pod addresses
 // (loopback addresses are the host's) and the images built from fixtures.
-func newLanes(opts EnvOptions, n int) ([]*Environment, error) {
+func NewLanes(opts Options, n int) ([]*Lane, error) {
 	if n < 1 {
 		n = DefaultParallel()
 	}
@@ -65,17 +65,17 @@ func newLanes(opts EnvOptions, n int) ([]*Environment, error) {
 	}
 	addresses := &podruntime.AddressPool{}
 	images := &imageCache{built: map[string]prebuiltImage{}, log: opts.Log}
-	var lanes []*Environment
+	var lanes []*Lane
 	for i := range n {
-		env, err := NewEnvironment(opts)
+		env, err := New(opts)
 		if err != nil {
 			return nil, err
 		}
 		env.addresses, env.images = addresses, images
 		if n > 1 {
-			env.lane = fmt.Sprintf("lane %d", i+1)
+			env.name = fmt.Sprintf("lane %d", i+1)
 			if opts.Log != nil {
-				env.opts.Log = laneLogger{lane: env.lane, log: opts.Log}
+				env.opts.Log = laneLogger{lane: env.name, log: opts.Log}
 			}
 		}
 		lanes = append(lanes, env)
@@ -114,14 +114,14 @@ func (c *imageCache) logf(format string, args ...any) {
 	}
 }
 
-// scanAndClose looks for the run's credentials (every lane's and every
+// ScanAndClose looks for the run's credentials (every lane's and every
 // scenario's) in the lane's component logs, then tears the lane down.
-func (e *Environment) scanAndClose(secrets []Secret) []string {
+func (l *Lane) ScanAndClose(secrets []Secret) []string {
 	var dirs, leaks []string
-	if eng := e.Engine(); eng != nil {
+	if eng := l.Engine(); eng != nil {
 		dirs = append(dirs, eng.Dir())
 	}
-	if c, ok := e.Cluster().(interface{ Dir() string }); ok && e.Cluster() != nil {
+	if c, ok := l.Cluster().(interface{ Dir() string }); ok && l.Cluster() != nil {
 		dirs = append(dirs, c.Dir())
 	}
 	for _, d := range dirs {
@@ -131,16 +131,16 @@ func (e *Environment) scanAndClose(secrets []Secret) []string {
 		}
 		leaks = append(leaks, found...)
 	}
-	if err := e.Close(context.Background()); err != nil {
+	if err := l.Close(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "rehearse: tearing down the environment:", err)
 	}
 	return leaks
 }
 
-// laneStats are each lane's start-up times and peak memory, for the
+// RunStats are each lane's start-up times and peak memory, for the
 // report, with the run's peak (the sum of the lanes' peaks) and every
 // duration the time scale rewrote in any lane.
-func laneStats(lanes []*Environment) ([]reports.LaneStats, uint64, []timescale.Rewrite) {
+func RunStats(lanes []*Lane) ([]reports.LaneStats, uint64, []timescale.Rewrite) {
 	var stats []reports.LaneStats
 	var peak uint64
 	var rewrites []timescale.Rewrite
@@ -164,11 +164,11 @@ func laneStats(lanes []*Environment) ([]reports.LaneStats, uint64, []timescale.R
 
 // Stats is the environment's start-up times and peak memory (Lane is
 // left for the caller, which knows the lanes' order).
-func (e *Environment) Stats() reports.LaneStats {
+func (l *Lane) Stats() reports.LaneStats {
 	const mb = 1 << 20
 	var st reports.LaneStats
-	e.clusterMu.Lock()
-	for k, v := range e.timings {
+	l.clusterMu.Lock()
+	for k, v := range l.timings {
 		switch {
 		case k == "cluster":
 			st.ClusterSeconds = v.Seconds()
@@ -181,11 +181,11 @@ func (e *Environment) Stats() reports.LaneStats {
 			st.DestinationClusterSeconds[strings.TrimPrefix(k, "cluster ")] = v.Seconds()
 		}
 	}
-	e.clusterMu.Unlock()
-	if e.engine != nil {
-		st.RolloutsSeconds = e.engine.RolloutsStartup().Seconds()
+	l.clusterMu.Unlock()
+	if l.engine != nil {
+		st.RolloutsSeconds = l.engine.RolloutsStartup().Seconds()
 	}
-	peak, by := e.PeakRSS()
+	peak, by := l.PeakRSS()
 	st.PeakRSSMB = float64(peak) / mb
 	for k, v := range by {
 		if st.PeakRSSMBBy == nil {
