@@ -310,10 +310,9 @@ func (e *Engine) Scale() *timescale.Scale { return e.settings.Scale }
 func (e *Engine) PollInterval() time.Duration { return time.Duration(e.timings.poll) * time.Second }
 
 // HealBackoff is the self-heal backoff the controller was started with
-// (real time): the delay before heal n is 0 for n = 1, else
-// base * factor^(n-2), capped.
-func (e *Engine) HealBackoff() (base time.Duration, factor int, max time.Duration) {
-	return time.Duration(e.timings.healBase) * time.Second, healFactor, time.Duration(e.timings.healCap) * time.Second
+// (real time).
+func (e *Engine) HealBackoff() SelfHealBackoff {
+	return SelfHealBackoff{Base: time.Duration(e.timings.healBase) * time.Second, Factor: healFactor, Max: time.Duration(e.timings.healCap) * time.Second}
 }
 
 // WebhookURL is argocd-server's Git webhook endpoint.

@@ -309,7 +309,7 @@ func (w *World) objectsInCluster(ctx context.Context, name string) (present []st
 	if len(app.Status.Resources) == 0 {
 		return nil, 0, fmt.Errorf("application %s lists no objects to manage, so nothing can be checked: %s", name, app.Summary())
 	}
-	mapper := kindMapper(e)
+	mapper := e.RESTMapper()
 	for _, r := range app.Status.Resources {
 		mapping, err := mapper.RESTMapping(schema.GroupKind{Group: r.Group, Kind: r.Kind}, r.Version)
 		if err != nil {

@@ -5,26 +5,18 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/prometheus/prometheus/promql"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/restmapper"
-	"sigs.k8s.io/yaml"
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/engine"
@@ -33,7 +25,6 @@ import (
 	"github.com/rehearse/rehearse/fixtures/values"
 	"github.com/rehearse/rehearse/fixtures/workspace"
 	"github.com/rehearse/rehearse/internal/await"
-	"github.com/rehearse/rehearse/internal/timescale"
 	"github.com/rehearse/rehearse/reports/sequence"
 )
 
@@ -213,62 +204,10 @@ func (w *World) compressDurations(ctx context.Context, dir, repo string) error {
 	scale := w.env.Scale()
 	var rewrites []string
 	err := w.pushChange(ctx, fmt.Sprintf("Compress %s durations to the rehearsal's time scale (%gx)", dir, scale.Factor()), repo, "main",
-		func(ws *workspace.Workspace) error {
-			entries, err := os.ReadDir(filepath.Join(ws.Dir, filepath.FromSlash(dir)))
+		func(ws *workspace.Workspace) (err error) {
+			rewrites, err = values.CompressDurations(ws.Dir, dir, scale)
 			if err != nil {
-				return fmt.Errorf("%s of %s: %w", dir, repo, err)
-			}
-			for _, ent := range entries {
-				if ent.IsDir() || !(strings.HasSuffix(ent.Name(), ".yaml") || strings.HasSuffix(ent.Name(), ".yml")) {
-					continue
-				}
-				file := path.Join(dir, ent.Name())
-				doc, err := ws.ReadFile(file)
-				if err != nil {
-					return err
-				}
-				fields, err := values.Durations(doc)
-				if err != nil {
-					return fmt.Errorf("%s: %w", file, err)
-				}
-				for _, f := range fields {
-					where := file + " " + f.Path
-					seed, err := timescale.ParseSeed(f.Value)
-					if err != nil {
-						return fmt.Errorf("%s: %w", where, err)
-					}
-					var out string
-					if f.WholeSeconds {
-						secs := scale.WholeSeconds(where, seed)
-						out = fmt.Sprint(secs)
-						if !isNumber(f.Value) {
-							out += "s"
-						}
-					} else if out, err = scale.RewriteText(where, f.Value); err != nil {
-						return err
-					}
-					if !f.Default {
-						doc, err = values.Set(doc, f.Path, out)
-					} else {
-						// The engine's default would keep its seed length.
-						doc, err = values.Insert(doc, f.Path, out)
-						if err != nil {
-							return fmt.Errorf("%s: Argo Rollouts' default of %ss for %s cannot be written in compressed (write the field in the file): %w",
-								file, f.Value, f.Path, err)
-						}
-						where += " (Argo Rollouts' default, now written)"
-					}
-					if err != nil {
-						return fmt.Errorf("%s: %w", file, err)
-					}
-					rewrites = append(rewrites, fmt.Sprintf("%s: %s -> %s", where, f.Value, out))
-				}
-				if err := ws.WriteFile(file, doc); err != nil {
-					return err
-				}
-			}
-			if len(rewrites) == 0 {
-				return fmt.Errorf("no Rollout, AnalysisTemplate or Deployment duration found in %s of %s", dir, repo)
+				return fmt.Errorf("compressing the durations of %s: %w", repo, err)
 			}
 			return nil
 		})
@@ -276,11 +215,6 @@ func (w *World) compressDurations(ctx context.Context, dir, repo string) error {
 		w.note("durations compressed in %s: %s", dir, strings.Join(rewrites, "; "))
 	}
 	return err
-}
-
-func isNumber(s string) bool {
-	_, err := strconv.ParseFloat(s, 64)
-	return err == nil
 }
 
 func (w *World) startUsers(ctx context.Context, rate int, svc, ns string) error {
@@ -689,76 +623,25 @@ func (w *World) prometheusEmpty(ctx context.Context) error {
 
 func (w *World) dynamic() dynamic.Interface { return w.env.Engine().Dynamic() }
 
-// kindMapper maps kinds to the API resources of the engine's cluster by
-// discovery, as kubectl does; a new one per step, so CRDs installed during
-// the run are known. It reads discovery once, at its first lookup.
-func kindMapper(e *engine.Engine) meta.RESTMapper {
-	return restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(e.Kube().Discovery()))
-}
-
 func (w *World) kubectlApply(ctx context.Context, file, repo, ns string) error {
 	e, err := w.engine(ctx)
 	if err != nil {
 		return err
 	}
-	s, err := w.gitServer()
+	doc, err := w.readFromGit(repo, file)
 	if err != nil {
 		return err
 	}
-	ws, err := workspace.Clone(s.RepoURL(repo), "main", adminUser, w.passwords[adminUser])
-	if err != nil {
-		return err
-	}
-	defer ws.Close()
-	doc, err := ws.ReadFile(file)
-	if err != nil {
-		return fmt.Errorf("%s of %s: %w", file, repo, err)
-	}
-	var obj unstructured.Unstructured
-	if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
-		return fmt.Errorf("%s of %s: %w", file, repo, err)
-	}
-	if obj.GetKind() == "" || obj.GetName() == "" {
-		return fmt.Errorf("%s of %s: not a Kubernetes object (kind and metadata.name are required)", file, repo)
-	}
-	gvk := obj.GroupVersionKind()
-	m, err := kindMapper(e).RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return fmt.Errorf("%s of %s: %w", file, repo, err)
-	}
-	obj.SetNamespace(ns)
-	data, err := obj.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	force := true
-	ri := w.dynamic().Resource(m.Resource).Namespace(ns)
-	if _, err := ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data,
-		metav1.PatchOptions{FieldManager: "kubectl", Force: &force}); err != nil {
-		return fmt.Errorf("kubectl apply %s of %s: %w", file, repo, err)
-	}
+	objs, err := e.KubectlApply(ctx, file+" of "+repo, doc, ns)
 	// What people create by hand is gone when the scenario ends, or it
 	// would meet the next scenario (a Deployment's pods matching a
 	// Rollout's selector).
-	name := obj.GetName()
-	w.undo = append(w.undo, func(ctx context.Context) error {
-		fg := metav1.DeletePropagationForeground
-		err := ri.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		_, err = await.Eventually(ctx, fmt.Sprintf("%s %s/%s to be deleted", obj.GetKind(), ns, name), 60*time.Second,
-			func(ctx context.Context) await.Result {
-				if _, err := ri.Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-					return await.Passed("deleted")
-				}
-				return await.Waiting("still there")
-			})
+	for _, o := range objs {
+		w.undo = append(w.undo, func(ctx context.Context) error { return o.Delete(ctx, 60*time.Second) })
+	}
+	if err != nil {
 		return err
-	})
+	}
 	if err := w.watchPods(ctx, "", ns); err != nil {
 		return err
 	}
@@ -862,56 +745,19 @@ func (w *World) monitorNoErrors(ctx context.Context, ns string, minutes int) err
 	}
 	seed := time.Duration(minutes) * time.Minute
 	real := w.env.Scale().Convert("the admin's monitoring of "+ns, seed)
-	// The error rate and the request rate beside it: "no errors" is only
-	// said of a namespace whose requests Prometheus did scrape.
-	query := fmt.Sprintf(`sum(rate(http_requests_total{namespace=%q,code=~"5.."}[1m]))`, ns)
-	requests := fmt.Sprintf(`sum(rate(http_requests_total{namespace=%q}[1m]))`, ns)
-	every := w.env.Scale().Real(15 * time.Second)
 	from := time.Now()
-	deadline := from.Add(real)
-	checks := 0
-	for time.Now().Before(deadline) {
-		now := w.prom.server.Now()
-		errs, err := w.prom.server.Eval(ctx, query, now)
-		if err != nil {
-			return fmt.Errorf("monitoring %s: %w", ns, err)
-		}
-		total, err := w.prom.server.Eval(ctx, requests, now)
-		if err != nil {
-			return fmt.Errorf("monitoring %s: %w", ns, err)
-		}
-		if err := noErrors(query, errs, requests, total); err != nil {
-			return fmt.Errorf("monitoring %s after %s: %w", ns, time.Since(from).Round(time.Millisecond), err)
-		}
-		checks++
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(every):
-		}
+	m, err := w.prom.server.MonitorNoErrors(ctx, ns, real, w.env.Scale().Real(15*time.Second))
+	if err != nil {
+		return err
 	}
 	for svc, g := range w.users {
-		s := traffic.Summarize(g.Records(from), from, settledUntil())
-		if s.Failed > 0 {
+		if s := traffic.Summarize(g.Records(from), from, settledUntil()); s.Failed > 0 {
 			return fmt.Errorf("users of %s saw failures while monitoring: %s", svc, s)
 		}
 	}
-	w.note("monitored %s for %s of seed time (%s real): %d checks of %s, all 0, with requests scraped", ns, seed, real, checks, query)
+	w.note("monitored %s for %s of seed time (%s real): %d checks of %s, all 0, with requests scraped", ns, seed, real, m.Checks, m.ErrorQuery)
 	w.observeAt(from, sequence.Admin, sequence.Kubernetes, fmt.Sprintf("Monitor metrics (%d min)", minutes))
 	w.observe(sequence.Kubernetes, sequence.Admin, "No errors detected")
-	return nil
-}
-
-// noErrors judges one monitoring check: the error rate is absent or 0
-// while requests were scraped. An empty request rate means Prometheus saw
-// nothing, and nothing can be said of errors.
-func noErrors(errQuery string, errs promql.Vector, reqQuery string, requests promql.Vector) error {
-	if len(requests) == 0 || requests[0].F <= 0 {
-		return fmt.Errorf("%s = %v: Prometheus scraped no requests, so no error rate can be read", reqQuery, requests)
-	}
-	if len(errs) > 1 || (len(errs) == 1 && errs[0].F != 0) {
-		return fmt.Errorf("%s = %v: errors detected", errQuery, errs)
-	}
 	return nil
 }
 

@@ -601,7 +601,7 @@ func (w *World) healBackoff(ctx context.Context, name, ns string, replicas, n in
 	if err != nil {
 		return err
 	}
-	base, factor, max := e.HealBackoff()
+	backoff := e.HealBackoff()
 	d, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return err
@@ -609,16 +609,7 @@ func (w *World) healBackoff(ctx context.Context, name, ns string, replicas, n in
 	desired := int(*d.Spec.Replicas)
 	var report []string
 	for i := 1; i <= n; i++ {
-		expected := time.Duration(0)
-		if i > 1 {
-			expected = base
-			for k := 2; k < i; k++ {
-				expected *= time.Duration(factor)
-			}
-			if expected > max {
-				expected = max
-			}
-		}
+		expected := backoff.Wait(i)
 		start := time.Now()
 		if err := w.scaleDeployment(ctx, name, ns, replicas); err != nil {
 			return err
@@ -640,13 +631,8 @@ func (w *World) healBackoff(ctx context.Context, name, ns string, replicas, n in
 			return err
 		}
 		report = append(report, fmt.Sprintf("drift %d reverted after %s (backoff %s)", i, took.Round(10*time.Millisecond), expected))
-		// Operation timestamps have whole seconds, so Argo CD may wait up to
-		// a second less than the nominal delay.
-		if took < expected-time.Second {
-			return fmt.Errorf("drift %d was reverted after %s, before the self-heal backoff of %s: %s", i, took, expected, strings.Join(report, "; "))
-		}
-		if took > expected+5*time.Second {
-			return fmt.Errorf("drift %d was reverted only after %s, backoff %s: %s", i, took, expected, strings.Join(report, "; "))
+		if err := backoff.CheckRevert(i, took); err != nil {
+			return fmt.Errorf("%w: %s", err, strings.Join(report, "; "))
 		}
 		if err := w.backToReplicas(ctx, 15, name, ns, desired); err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 	"github.com/rehearse/rehearse/fixtures/hooksink"
 	"github.com/rehearse/rehearse/fixtures/mailsink"
 	"github.com/rehearse/rehearse/fixtures/traffic"
+	"github.com/rehearse/rehearse/fixtures/workspace"
 	"github.com/rehearse/rehearse/internal/loopback"
 	"github.com/rehearse/rehearse/reports"
 	"github.com/rehearse/rehearse/reports/sequence"
@@ -266,4 +267,23 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// readFromGit reads one file of a hosted repository at main's head, as the
+// admin sees it.
+func (w *World) readFromGit(repo, file string) ([]byte, error) {
+	s, err := w.gitServer()
+	if err != nil {
+		return nil, err
+	}
+	ws, err := workspace.Clone(s.RepoURL(repo), "main", adminUser, w.passwords[adminUser])
+	if err != nil {
+		return nil, fmt.Errorf("cloning %s: %w", repo, err)
+	}
+	defer ws.Close()
+	doc, err := ws.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s of %s: %w", file, repo, err)
+	}
+	return doc, nil
 }
