@@ -133,29 +133,20 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if len(opts.Formats) == 0 {
 		opts.Formats = []string{"pretty"}
 	}
-	lanes, err := lane.NewLanes(opts.Env, opts.Parallel)
+	pool, err := lane.NewPool(opts.Env, opts.Parallel)
 	if err != nil {
 		return nil, err
 	}
+	lanes := pool.Lanes()
 	// Read once: the warm-up and the destination clusters' count both
 	// follow the scenarios the run will play.
 	scenarios := selectedScenarios(opts.Paths, tags)
 	// Fixture images build in the background from the start; the lanes
-	// share them.
-	warmCtx, cancelWarming := context.WithCancel(ctx)
-	warmed := make(chan struct{})
-	go func() {
-		defer close(warmed)
-		lanes[0].WarmImages(warmCtx, imagesToBuild(scenarios))
-	}()
+	// share them. A build cut short removes its temporary directory
+	// before Run returns.
+	pool.Warm(ctx, imagesToBuild(scenarios))
+	defer pool.StopWarming()
 	demand := newClusterDemand(scenarios)
-	// A build cut short removes its temporary directory before Run returns.
-	stopWarming := func() { cancelWarming(); <-warmed }
-	defer stopWarming()
-	free := make(chan *lane.Lane, len(lanes))
-	for _, l := range lanes {
-		free <- l
-	}
 	res := &Result{ArgoCDVersion: lanes[0].Options().ArgoCDVersion, Lanes: len(lanes)}
 	var mu sync.Mutex
 	seq := 0
@@ -166,32 +157,16 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		TestSuiteInitializer: func(tsc *godog.TestSuiteContext) {
 			tsc.AfterSuite(func() {
 				start := time.Now()
-				defer func() {
-					if opts.Env.Log != nil {
-						opts.Env.Log.Printf("%d lane(s) torn down in %s", len(lanes), time.Since(start).Round(time.Millisecond))
-					}
-				}()
-				// Every lane's credentials first: one lane's logs are
-				// searched for all of them.
 				mu.Lock()
-				for _, env := range lanes {
-					res.Secrets = append(res.Secrets, env.Credentials()...)
-				}
-				secrets := slices.Clone(res.Secrets)
+				scenarioSecrets := slices.Clone(res.Secrets)
 				mu.Unlock()
-				var wg sync.WaitGroup
-				for _, env := range lanes {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						leaks := env.ScanAndClose(secrets)
-						mu.Lock()
-						res.Leaks = append(res.Leaks, leaks...)
-						res.Problems = append(res.Problems, env.Problems()...)
-						mu.Unlock()
-					}()
+				t := pool.Close(scenarioSecrets)
+				mu.Lock()
+				res.Secrets, res.Leaks, res.Problems = t.Secrets, append(res.Leaks, t.Leaks...), append(res.Problems, t.Problems...)
+				mu.Unlock()
+				if opts.Env.Log != nil {
+					opts.Env.Log.Printf("%d lane(s) torn down in %s", len(lanes), time.Since(start).Round(time.Millisecond))
 				}
-				wg.Wait()
 			})
 		},
 		ScenarioInitializer: func(sc *godog.ScenarioContext) {
@@ -205,14 +180,13 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				sc.Step(u.Pattern, u.bind(w))
 			}
 			sc.Before(func(sctx context.Context, s *godog.Scenario) (context.Context, error) {
-				// A lane is free: godog runs at most as many scenarios at
-				// once as there are lanes.
-				w.env = <-free
-				// The stack starts while the scenario's first steps (Git
-				// server, registry, images) run; steps that need it wait
-				// for the same start.
-				env := w.env
-				go func() { _ = env.Start(ctx) }()
+				// godog runs at most as many scenarios at once as there
+				// are lanes, so one is free.
+				env, err := pool.Take(ctx)
+				if err != nil {
+					return sctx, err
+				}
+				w.env = env
 				ctx := sctx
 				w.scenario = s.Name
 				w.started = time.Now()
@@ -245,7 +219,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 						opts.Env.Log.Printf("releasing destination clusters: %v", err)
 					}
 				}
-				free <- w.env
+				pool.Give(w.env)
 				if err == nil {
 					err = cleanupErr
 				}
@@ -285,7 +259,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		},
 	}
 	res.Status = suite.Run()
-	stopWarming()
+	pool.StopWarming()
 	res.LaneStats, res.PeakRSS, res.Rewrites = lane.RunStats(lanes)
 	res.TimeScale = lanes[0].Scale().Factor()
 	if res.Status == 0 && res.Passed+res.Failed == 0 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -194,4 +196,105 @@ func (l *Lane) Stats() reports.LaneStats {
 		st.PeakRSSMBBy[k] = float64(v) / mb
 	}
 	return st
+}
+
+// Pool hands a run's lanes to its scenarios, one scenario per lane at a
+// time, and tears them all down at the end.
+type Pool struct {
+	lanes []*Lane
+	free  chan *Lane
+
+	warmStop context.CancelFunc
+	warmed   chan struct{}
+}
+
+// NewPool makes n lanes (NewLanes) and holds them free.
+func NewPool(opts Options, n int) (*Pool, error) {
+	lanes, err := NewLanes(opts, n)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{lanes: lanes, free: make(chan *Lane, len(lanes))}
+	for _, l := range lanes {
+		p.free <- l
+	}
+	return p, nil
+}
+
+// Lanes are the pool's lanes, in order.
+func (p *Pool) Lanes() []*Lane { return p.lanes }
+
+// Warm builds the run's fixture images in the background, one after
+// another, while the first scenarios start their stacks (Lane.WarmImages).
+// StopWarming (Close calls it) cuts a build short and waits for it.
+func (p *Pool) Warm(ctx context.Context, images []FixtureImage) {
+	ctx, p.warmStop = context.WithCancel(ctx)
+	p.warmed = make(chan struct{})
+	go func() {
+		defer close(p.warmed)
+		p.lanes[0].WarmImages(ctx, images)
+	}()
+}
+
+// StopWarming ends the warm-up and waits until its build has removed its
+// temporary directory.
+func (p *Pool) StopWarming() {
+	if p.warmStop != nil {
+		p.warmStop()
+		<-p.warmed
+	}
+}
+
+// Take waits for a free lane (at most as many scenarios run at once as
+// there are lanes) and starts its stack in the background: the scenario's
+// first steps (Git server, registry, images) run meanwhile, and steps that
+// need the stack wait for the same start.
+func (p *Pool) Take(ctx context.Context) (*Lane, error) {
+	select {
+	case l := <-p.free:
+		go func() { _ = l.Start(ctx) }()
+		return l, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for a free lane: %w", ctx.Err())
+	}
+}
+
+// Give returns a lane taken by Take once its scenario has cleaned up.
+func (p *Pool) Give(l *Lane) { p.free <- l }
+
+// Teardown is what closing the pool found.
+type Teardown struct {
+	// Secrets are every lane's credentials and the ones given to Close.
+	Secrets []Secret
+	// Leaks are "file: credential name" for each credential found in a
+	// lane's component logs.
+	Leaks []string
+	// Problems are fidelity failures the lanes found as they closed.
+	Problems []string
+}
+
+// Close stops the warm-up, then searches every lane's component logs for
+// all the run's credentials (the lanes' and the scenarios' given here:
+// one lane's logs must not hold another's) and tears the lanes down side
+// by side.
+func (p *Pool) Close(scenarioSecrets []Secret) Teardown {
+	p.StopWarming()
+	t := Teardown{Secrets: slices.Clone(scenarioSecrets)}
+	for _, l := range p.lanes {
+		t.Secrets = append(t.Secrets, l.Credentials()...)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, l := range p.lanes {
+		wg.Go(func() {
+			leaks := l.ScanAndClose(t.Secrets)
+			mu.Lock()
+			defer mu.Unlock()
+			t.Leaks = append(t.Leaks, leaks...)
+			t.Problems = append(t.Problems, l.Problems()...)
+		})
+	}
+	wg.Wait()
+	sort.Strings(t.Leaks)
+	return t
 }

@@ -1,6 +1,7 @@
 package lane
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -51,4 +52,34 @@ func TestLaneStatsKeepEachLaneApart(t *testing.T) {
 		PeakRSSMB:                 100, PeakRSSMBBy: map[string]float64{"kube-apiserver": 60}}, stats[0])
 	assert.Equal(t, reports.LaneStats{Lane: "lane 2", ClusterSeconds: 5, PeakRSSMB: 200,
 		PeakRSSMBBy: map[string]float64{"kube-apiserver": 70}}, stats[1])
+}
+
+func TestPoolLendsEachLaneToOneScenarioAtATime(t *testing.T) {
+	p, err := NewPool(Options{TimeScale: 60}, 2)
+	require.NoError(t, err)
+	// Taking starts a lane in the background; a closed lane refuses to
+	// start, so nothing comes up in this test.
+	for _, l := range p.Lanes() {
+		require.NoError(t, l.Close(t.Context()))
+	}
+	a, err := p.Take(t.Context())
+	require.NoError(t, err)
+	b, err := p.Take(t.Context())
+	require.NoError(t, err)
+	assert.NotSame(t, a, b)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err = p.Take(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "both lanes are taken: the third scenario waits")
+
+	p.Give(a)
+	c, err := p.Take(t.Context())
+	require.NoError(t, err)
+	assert.Same(t, a, c)
+
+	td := p.Close([]Secret{{Name: "Git password of developer", Value: "developer-0123456789"}})
+	assert.Equal(t, []Secret{{Name: "Git password of developer", Value: "developer-0123456789"}}, td.Secrets,
+		"lanes that never started have no credentials of their own")
+	assert.Empty(t, td.Leaks)
 }
