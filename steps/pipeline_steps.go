@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,11 +17,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/clusters/podwatch"
@@ -30,6 +26,7 @@ import (
 	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/registry"
+	"github.com/rehearse/rehearse/fixtures/traffic"
 	"github.com/rehearse/rehearse/fixtures/values"
 	"github.com/rehearse/rehearse/fixtures/workspace"
 	"github.com/rehearse/rehearse/internal/await"
@@ -118,7 +115,8 @@ func (w *World) pipelineSteps() []StepDef {
 			Fn:      w.rolledOut},
 		{Pattern: `^the Service "([^"]*)" in "([^"]*)"(?: of cluster "([^"]*)")? serves only "([^"]*)"(?: for (\d+)s)?$`,
 			Doc: "Sends a request to every ready endpoint of the Service (its EndpointSlices, through the pod network) and checks that " +
-				"each answers 200 with that version; with \"for Ns\" it must hold the whole time.",
+				"each answers 2xx with that version, read as the users read it (see \"the users read the version from ...\"); with \"for Ns\" " +
+				"it must hold the whole time.",
 			Example: `Then the Service "keycloak" in "q-sign" serves only "v1.0.0" for 5s`,
 			Fn:      w.serviceServes},
 		{Pattern: `^within (\d+)s a pod of deployment "([^"]*)" in "([^"]*)" is waiting with "([^"]*)"(?: mentioning "([^"]*)")?$`,
@@ -594,62 +592,14 @@ func (w *World) rolledOut(ctx context.Context, seconds int, deployment, ns, clus
 	return nil
 }
 
-// podClient reaches pod IPs through the simulated pod network.
-var podClient = &http.Client{Timeout: 5 * time.Second,
-	Transport: &http.Transport{DialContext: podruntime.Dial, DisableKeepAlives: true}}
-
-// readyEndpoints lists "podIP:port" of the Service's ready endpoints, from
-// its EndpointSlices as the cluster's controllers keep them.
-func readyEndpoints(ctx context.Context, kube kubernetes.Interface, svc, ns string) ([]string, error) {
-	s, err := kube.CoreV1().Services(ns).Get(ctx, svc, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	slices, err := kube.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{
-		LabelSelector: labels.SelectorFromSet(map[string]string{discoveryv1.LabelServiceName: svc}).String()})
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, sl := range slices.Items {
-		port := 0
-		for _, p := range sl.Ports {
-			if p.Port != nil {
-				port = int(*p.Port)
-			}
-		}
-		if port == 0 && len(s.Spec.Ports) > 0 {
-			port = s.Spec.Ports[0].TargetPort.IntValue()
-		}
-		for _, ep := range sl.Endpoints {
-			if ep.Conditions.Ready == nil || !*ep.Conditions.Ready || len(ep.Addresses) == 0 {
-				continue
-			}
-			out = append(out, net.JoinHostPort(ep.Addresses[0], strconv.Itoa(port)))
-		}
-	}
-	return out, nil
-}
-
-// serveVersions asks every ready endpoint of the Service for its version.
+// serveVersions asks every ready endpoint of the Service for its version,
+// read as the scenario's users read it.
 func (w *World) serveVersions(ctx context.Context, cluster, svc, ns string) (map[string]int, error) {
 	kube, err := w.kube(ctx, cluster)
 	if err != nil {
 		return nil, err
 	}
-	endpoints, err := readyEndpoints(ctx, kube, svc, ns)
-	if err != nil {
-		return nil, err
-	}
-	versions := map[string]int{}
-	for _, ep := range endpoints {
-		v, err := getVersion(ctx, "http://"+ep+"/")
-		if err != nil {
-			v = err.Error()
-		}
-		versions[v]++
-	}
-	return versions, nil
+	return traffic.ServiceVersions(ctx, kube, podruntime.Dial, ns, svc, w.versionReader)
 }
 
 func (w *World) serviceServes(ctx context.Context, svc, ns, cluster, version, forSeconds string) error {

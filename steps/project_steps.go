@@ -55,7 +55,7 @@ func (w *World) projectSteps() []StepDef {
 			Example: `Given the Helm repository "https://charts.example.com" serves the charts in "charts"`,
 			Fn:      w.serveHelmRepository},
 		{Pattern: `^the users read the version from the (header|JSON field) "([^"]*)"(?: of "([^"]*)")?$`,
-			Doc: "How the users of later traffic steps tell which version answered: a response header, or a field of a JSON body " +
+			Doc: "How the users of later traffic steps, the \"serves only\" check, the integration tests and the smoke test tell which version answered: a response header, or a field of a JSON body " +
 				"(dotted for a nested one), optionally asking a path other than /. Default: the X-Version header, else the body's \"version\" " +
 				"(what q-sign and the stand-ins send).",
 			Example: `Given the users read the version from the JSON field "build.version" of "/api/info"`,

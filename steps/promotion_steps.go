@@ -2,10 +2,7 @@ package steps
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,7 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
+	"github.com/rehearse/rehearse/fixtures/traffic"
 	"github.com/rehearse/rehearse/internal/await"
 	"github.com/rehearse/rehearse/reports/sequence"
 )
@@ -57,7 +56,7 @@ func (w *World) promotionSteps() []StepDef {
 			Fn:      w.deploymentRunsIn},
 		{Pattern: `^the developer runs the integration tests of branch "([^"]*)" of "([^"]*)" against the Service "([^"]*)" in "([^"]*)" of cluster "([^"]*)", expecting "([^"]*)"$`,
 			Doc: "Seed steps 9-10: sends 20 requests spread over the Service's ready endpoints (through the pod network); each must answer " +
-				"200 with that version. The outcome is reported to the Git server as the \"integration-tests\" status of the branch's head.",
+				"2xx with that version, read as the users read it. The outcome is reported to the Git server as the \"integration-tests\" status of the branch's head.",
 			Example: `When the developer runs the integration tests of branch "staging" of "root/q-sign" against the Service "keycloak" in "q-sign" of cluster "staging", expecting "v1.0.1"`,
 			Fn:      w.integrationTests},
 		{Pattern: `^the integration tests (passed|failed)$`,
@@ -220,7 +219,7 @@ func (w *World) integrationTests(ctx context.Context, branch, repo, svc, ns, clu
 	if err != nil {
 		return err
 	}
-	endpoints, err := readyEndpoints(ctx, kube, svc, ns)
+	endpoints, err := traffic.ReadyEndpoints(ctx, kube, ns, svc)
 	if err != nil {
 		return err
 	}
@@ -233,7 +232,7 @@ func (w *World) integrationTests(ctx context.Context, branch, repo, svc, ns, clu
 	}
 	for i := 0; i < requests && len(endpoints) > 0; i++ {
 		ep := endpoints[i%len(endpoints)]
-		v, err := getVersion(ctx, "http://"+ep+"/")
+		v, err := w.versionReader.Ask(ctx, podruntime.Dial, ep)
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: %v", ep, err))
 		} else if v != version {
@@ -367,28 +366,4 @@ func (w *World) tryMergeRequestAction(ctx context.Context, user, action string) 
 		w.lastErr = errNoError
 	}
 	return nil
-}
-
-// getVersion asks a q-sign endpoint for its version through the pod network.
-func getVersion(ctx context.Context, url string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := podClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("HTTP %d %s", resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	var answer struct {
-		Version string `json:"version"`
-	}
-	if err := json.Unmarshal(body, &answer); err != nil {
-		return "", fmt.Errorf("not a q-sign answer: %q", body)
-	}
-	return answer.Version, nil
 }

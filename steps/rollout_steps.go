@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net"
 	"path"
 	"slices"
 	"strconv"
@@ -14,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
@@ -121,7 +121,8 @@ func (w *World) rolloutSteps() []StepDef {
 			Example: `Then within 30s all 3 pods labelled "version=v2.0.0" in "q-sign" are ready`,
 			Fn:      w.labelledPodsReady},
 		{Pattern: `^the admin's smoke test of the pods labelled "([^"]*)" in "([^"]*)" passes$`,
-			Doc:     "Sends 20 requests to each matching pod directly (pod network) and expects 200 from every one.",
+			Doc: "Sends 20 requests to each matching pod directly (pod network, its first container's first port, else 8080) and expects " +
+				"every answer to be 2xx and name a version, read as the users read it.",
 			Example: `When the admin's smoke test of the pods labelled "version=v2.0.0" in "q-sign" passes`,
 			Fn:      w.smokeTest},
 		{Pattern: `^the admin patches the selector of the Service "([^"]*)" in "([^"]*)" to "([^"]*)" with kubectl$`,
@@ -265,87 +266,8 @@ func (w *World) rolloutPhase(ctx context.Context, seconds int, name, ns, phase, 
 		return err
 	}
 	_, err = await.Eventually(ctx, fmt.Sprintf("rollout %s/%s to be %s", ns, name, phase), time.Duration(seconds)*time.Second,
-		func(ctx context.Context) await.Result {
-			r, err := e.Rollout(ctx, ns, name)
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			saw := fmt.Sprintf("phase %s, message %q, pause reasons %v, step %d/%d", r.Phase, r.Message, r.PauseReasons, r.Step, r.Steps)
-			if r.Phase == phase && (text == "" || strings.Contains(r.Message+" "+strings.Join(r.PauseReasons, " "), text)) {
-				return await.Passed("%s", saw)
-			}
-			return await.Waiting("%s", saw)
-		})
+		e.RolloutPhase(ns, name, phase, text))
 	return err
-}
-
-// rolloutPods lists the pods of a Rollout already read (by its selector).
-func (w *World) rolloutPods(ctx context.Context, r *engine.Rollout) ([]corev1.Pod, error) {
-	pods, err := w.env.Engine().Kube().CoreV1().Pods(r.Namespace).List(ctx,
-		metav1.ListOptions{LabelSelector: labels.SelectorFromSet(r.Selector).String()})
-	if err != nil {
-		return nil, err
-	}
-	return pods.Items, nil
-}
-
-func imageTag(p *corev1.Pod) string {
-	if len(p.Spec.Containers) == 0 {
-		return ""
-	}
-	img := p.Spec.Containers[0].Image
-	if i := strings.LastIndex(img, ":"); i >= 0 && !strings.Contains(img[i:], "/") {
-		return img[i+1:]
-	}
-	return "latest"
-}
-
-// readyByTag counts ready pods per image tag, and all live pods.
-func readyByTag(pods []corev1.Pod) (ready map[string]int, live int) {
-	ready = map[string]int{}
-	for i := range pods {
-		p := &pods[i]
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		live++
-		if podReady(p) {
-			ready[imageTag(p)]++
-		}
-	}
-	return ready, live
-}
-
-// rolloutStepCheck checks a canary Rollout's step and ready pods per tag.
-// A step can be short: the states passed through are part of the message
-// when a wait gives up.
-func (w *World) rolloutStepCheck(e *engine.Engine, name, ns string, step, nA int, tagA string, nB int, tagB string) await.Check {
-	var states []string
-	return func(ctx context.Context) await.Result {
-		r, err := e.Rollout(ctx, ns, name)
-		if err != nil {
-			return await.Waiting("%v", err)
-		}
-		pods, err := w.rolloutPods(ctx, r)
-		if err != nil {
-			return await.Waiting("%v", err)
-		}
-		ready, _ := readyByTag(pods)
-		saw := fmt.Sprintf("phase %s, step %d/%d, ready pods by tag %v", r.Phase, r.Step, r.Steps, ready)
-		if len(states) == 0 || states[len(states)-1] != saw {
-			states = append(states, saw)
-		}
-		if len(states) > 1 {
-			saw += " (states seen: " + strings.Join(states, " → ") + ")"
-		}
-		if r.Phase == "Degraded" {
-			return await.Failed("%s: %s", saw, r.Message)
-		}
-		if r.Step == step && ready[tagA] == nA && ready[tagB] == nB {
-			return await.Passed("%s", saw)
-		}
-		return await.Waiting("%s", saw)
-	}
 }
 
 func (w *World) rolloutAtStep(ctx context.Context, seconds int, name, ns string, step, nA int, tagA string, nB int, tagB string) error {
@@ -354,7 +276,7 @@ func (w *World) rolloutAtStep(ctx context.Context, seconds int, name, ns string,
 		return err
 	}
 	_, err = await.Eventually(ctx, fmt.Sprintf("rollout %s/%s at step %d with %d %s and %d %s ready", ns, name, step, nA, tagA, nB, tagB),
-		time.Duration(seconds)*time.Second, w.rolloutStepCheck(e, name, ns, step, nA, tagA, nB, tagB))
+		time.Duration(seconds)*time.Second, e.CanaryAtStep(ns, name, step, engine.TagCount{Tag: tagA, Ready: nA}, engine.TagCount{Tag: tagB, Ready: nB}))
 	return err
 }
 
@@ -364,7 +286,7 @@ func (w *World) rolloutStaysAtStep(ctx context.Context, name, ns string, step, n
 		return err
 	}
 	_, err = await.Consistently(ctx, fmt.Sprintf("rollout %s/%s to stay at step %d with %d %s and %d %s ready", ns, name, step, nA, tagA, nB, tagB),
-		time.Duration(seconds)*time.Second, w.rolloutStepCheck(e, name, ns, step, nA, tagA, nB, tagB))
+		time.Duration(seconds)*time.Second, e.CanaryAtStep(ns, name, step, engine.TagCount{Tag: tagA, Ready: nA}, engine.TagCount{Tag: tagB, Ready: nB}))
 	return err
 }
 
@@ -374,21 +296,7 @@ func (w *World) rolloutRunsOnly(ctx context.Context, seconds int, name, ns, tag 
 		return err
 	}
 	_, err = await.Eventually(ctx, fmt.Sprintf("rollout %s/%s to run only %s on %d ready pods", ns, name, tag, n),
-		time.Duration(seconds)*time.Second, func(ctx context.Context) await.Result {
-			r, err := e.Rollout(ctx, ns, name)
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			pods, err := w.rolloutPods(ctx, r)
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			ready, live := readyByTag(pods)
-			if ready[tag] == n && live == n {
-				return await.Passed("%d ready pods of %s", n, tag)
-			}
-			return await.Waiting("%d live pods, ready by tag %v", live, ready)
-		})
+		time.Duration(seconds)*time.Second, e.RolloutRunsOnly(ns, name, tag, n))
 	return err
 }
 
@@ -675,7 +583,7 @@ func (w *World) labelledPodsReady(ctx context.Context, seconds, n int, selector,
 			}
 			ready := 0
 			for i := range pods {
-				if podReady(&pods[i]) {
+				if engine.PodReady(&pods[i]) {
 					ready++
 				}
 			}
@@ -712,7 +620,7 @@ func (w *World) smokeTest(ctx context.Context, selector, ns string) error {
 			port = int(p.Spec.Containers[0].Ports[0].ContainerPort)
 		}
 		for i := 0; i < 20; i++ {
-			if _, err := getVersion(ctx, fmt.Sprintf("http://%s:%d/", p.Status.PodIP, port)); err != nil {
+			if _, err := w.versionReader.Ask(ctx, podruntime.Dial, net.JoinHostPort(p.Status.PodIP, strconv.Itoa(port))); err != nil {
 				return fmt.Errorf("smoke test of pod %s: request %d: %w", p.Name, i+1, err)
 			}
 		}
@@ -807,53 +715,15 @@ func (w *World) blueGreenSets(ctx context.Context, seconds int, name, ns string,
 	if err != nil {
 		return err
 	}
-	wantPreview := -1 // the preview part left out
-	if nPreview != "" {
-		if wantPreview, err = strconv.Atoi(nPreview); err != nil {
+	want := engine.BlueGreen{Active: nActive, ActiveTag: tagActive, PreviewTag: tagPreview}
+	if nPreview != "" { // else the preview part was left out
+		n, err := strconv.Atoi(nPreview)
+		if err != nil {
 			return err
 		}
-	}
-	describe := func(pods []corev1.Pod, hash string) (ready, total int, tags map[string]int) {
-		tags = map[string]int{}
-		for i := range pods {
-			p := &pods[i]
-			if p.DeletionTimestamp != nil || hash == "" || p.Labels[engine.PodTemplateHashLabel] != hash {
-				continue
-			}
-			total++
-			tags[imageTag(p)]++
-			if podReady(p) {
-				ready++
-			}
-		}
-		return ready, total, tags
+		want.Preview = &n
 	}
 	_, err = await.Eventually(ctx, fmt.Sprintf("blue-green rollout %s/%s with %d ready %s active", ns, name, nActive, tagActive),
-		time.Duration(seconds)*time.Second, func(ctx context.Context) await.Result {
-			r, err := e.Rollout(ctx, ns, name)
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			if r.ActiveHash == "" && r.Step >= 0 {
-				return await.Failed("%s/%s is a canary Rollout (step %d), not a blue-green one", ns, name, r.Step)
-			}
-			pods, err := w.rolloutPods(ctx, r)
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			aReady, aTotal, aTags := describe(pods, r.ActiveHash)
-			pReady, pTotal, pTags := describe(pods, r.PreviewHash)
-			saw := fmt.Sprintf("phase %s; active %q: %d pods (%d ready) by tag %v; preview %q: %d pods (%d ready) by tag %v",
-				r.Phase, r.ActiveHash, aTotal, aReady, aTags, r.PreviewHash, pTotal, pReady, pTags)
-			activeOK := aTotal == nActive && aReady == nActive && aTags[tagActive] == nActive
-			previewOK := r.PreviewHash == "" || r.PreviewHash == r.ActiveHash
-			if wantPreview >= 0 {
-				previewOK = r.PreviewHash != r.ActiveHash && pTotal == wantPreview && pReady == wantPreview && pTags[tagPreview] == wantPreview
-			}
-			if activeOK && previewOK {
-				return await.Passed("%s", saw)
-			}
-			return await.Waiting("%s", saw)
-		})
+		time.Duration(seconds)*time.Second, e.BlueGreenSets(ns, name, want))
 	return err
 }

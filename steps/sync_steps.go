@@ -8,12 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cucumber/godog"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/cucumber/godog"
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
@@ -378,7 +377,7 @@ func (w *World) podsCreatedAfterPush(ctx context.Context, seconds, count int, de
 		func(pods []corev1.Pod) await.Result {
 			n := 0
 			for _, p := range pods {
-				if !w.lastPush.podsBefore[p.UID] && podReady(&p) {
+				if !w.lastPush.podsBefore[p.UID] && engine.PodReady(&p) {
 					n++
 				}
 			}
@@ -414,15 +413,6 @@ func (w *World) awaitPods(ctx context.Context, deployment, ns, what string, d ti
 		return check(pods.Items)
 	})
 	return err
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func (w *World) staysForPolls(ctx context.Context, name, status string, polls int) error {

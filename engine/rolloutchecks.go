@@ -1,0 +1,214 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/rehearse/rehearse/internal/await"
+)
+
+// The checks here read a Rollout and its pods, for await.Eventually and
+// await.Consistently: each says pass, pending or fail with what it saw.
+
+// TagCount is how many ready pods run an image tag.
+type TagCount struct {
+	Tag   string
+	Ready int
+}
+
+// RolloutPods lists the pods of a Rollout already read (by its selector).
+func (e *Engine) RolloutPods(ctx context.Context, r *Rollout) ([]corev1.Pod, error) {
+	pods, err := e.kube.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(r.Selector).String()})
+	if err != nil {
+		return nil, fmt.Errorf("pods of rollout %s/%s: %w", r.Namespace, r.Name, err)
+	}
+	return pods.Items, nil
+}
+
+// ImageTag is the tag of the pod's first container's image ("latest" when
+// it names none).
+func ImageTag(p *corev1.Pod) string {
+	if len(p.Spec.Containers) == 0 {
+		return ""
+	}
+	img := p.Spec.Containers[0].Image
+	if i := strings.LastIndex(img, ":"); i >= 0 && !strings.Contains(img[i:], "/") {
+		return img[i+1:]
+	}
+	return "latest"
+}
+
+// ReadyByTag counts ready pods per image tag, and all live pods (pods
+// being deleted are neither).
+func ReadyByTag(pods []corev1.Pod) (ready map[string]int, live int) {
+	ready = map[string]int{}
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		live++
+		if PodReady(p) {
+			ready[ImageTag(p)]++
+		}
+	}
+	return ready, live
+}
+
+// RolloutPhase passes once the Rollout's phase is phase and, when text is
+// not empty, its message or a pause reason contains text.
+func (e *Engine) RolloutPhase(ns, name, phase, text string) await.Check {
+	return func(ctx context.Context) await.Result {
+		r, err := e.Rollout(ctx, ns, name)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		saw := fmt.Sprintf("phase %s, message %q, pause reasons %v, step %d/%d", r.Phase, r.Message, r.PauseReasons, r.Step, r.Steps)
+		if r.Phase == phase && (text == "" || strings.Contains(r.Message+" "+strings.Join(r.PauseReasons, " "), text)) {
+			return await.Passed("%s", saw)
+		}
+		return await.Waiting("%s", saw)
+	}
+}
+
+// CanaryAtStep passes while a canary Rollout is at step with exactly the
+// given ready pods per tag, and fails once it is Degraded. A step can be
+// short: the states it passed through are part of what it says.
+func (e *Engine) CanaryAtStep(ns, name string, step int, want ...TagCount) await.Check {
+	var states []string
+	return func(ctx context.Context) await.Result {
+		r, err := e.Rollout(ctx, ns, name)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		pods, err := e.RolloutPods(ctx, r)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		ready, _ := ReadyByTag(pods)
+		saw := fmt.Sprintf("phase %s, step %d/%d, ready pods by tag %v", r.Phase, r.Step, r.Steps, ready)
+		if len(states) == 0 || states[len(states)-1] != saw {
+			states = append(states, saw)
+		}
+		if len(states) > 1 {
+			saw += " (states seen: " + strings.Join(states, " → ") + ")"
+		}
+		return judgeCanaryStep(r, ready, step, want, saw)
+	}
+}
+
+func judgeCanaryStep(r *Rollout, ready map[string]int, step int, want []TagCount, saw string) await.Result {
+	if r.Phase == "Degraded" {
+		return await.Failed("%s: %s", saw, r.Message)
+	}
+	if r.Step != step {
+		return await.Waiting("%s", saw)
+	}
+	for _, w := range want {
+		if ready[w.Tag] != w.Ready {
+			return await.Waiting("%s", saw)
+		}
+	}
+	return await.Passed("%s", saw)
+}
+
+// RolloutRunsOnly passes once the Rollout has exactly n live pods, all
+// ready and running tag.
+func (e *Engine) RolloutRunsOnly(ns, name, tag string, n int) await.Check {
+	return func(ctx context.Context) await.Result {
+		r, err := e.Rollout(ctx, ns, name)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		pods, err := e.RolloutPods(ctx, r)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		ready, live := ReadyByTag(pods)
+		if ready[tag] == n && live == n {
+			return await.Passed("%d ready pods of %s", n, tag)
+		}
+		return await.Waiting("%d live pods, ready by tag %v", live, ready)
+	}
+}
+
+// BlueGreen is what a blue-green Rollout's active and preview ReplicaSets
+// should run: Active ready pods of ActiveTag behind the active Service
+// and, when Preview is not nil, that many of PreviewTag behind the preview
+// Service (nil: no separate preview).
+type BlueGreen struct {
+	Active     int
+	ActiveTag  string
+	Preview    *int
+	PreviewTag string
+}
+
+// BlueGreenSets passes once the blue-green Rollout's active and preview
+// ReplicaSets (by status.blueGreen's selectors) run what want says; it
+// fails at once on a canary Rollout.
+func (e *Engine) BlueGreenSets(ns, name string, want BlueGreen) await.Check {
+	return func(ctx context.Context) await.Result {
+		r, err := e.Rollout(ctx, ns, name)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		pods, err := e.RolloutPods(ctx, r)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		return judgeBlueGreen(r, pods, want)
+	}
+}
+
+// replicaSetPods describes the live pods of one pod-template hash.
+func replicaSetPods(pods []corev1.Pod, hash string) (ready, total int, tags map[string]int) {
+	tags = map[string]int{}
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp != nil || hash == "" || p.Labels[PodTemplateHashLabel] != hash {
+			continue
+		}
+		total++
+		tags[ImageTag(p)]++
+		if PodReady(p) {
+			ready++
+		}
+	}
+	return ready, total, tags
+}
+
+func judgeBlueGreen(r *Rollout, pods []corev1.Pod, want BlueGreen) await.Result {
+	if r.ActiveHash == "" && r.Step >= 0 {
+		return await.Failed("%s/%s is a canary Rollout (step %d), not a blue-green one", r.Namespace, r.Name, r.Step)
+	}
+	aReady, aTotal, aTags := replicaSetPods(pods, r.ActiveHash)
+	pReady, pTotal, pTags := replicaSetPods(pods, r.PreviewHash)
+	saw := fmt.Sprintf("phase %s; active %q: %d pods (%d ready) by tag %v; preview %q: %d pods (%d ready) by tag %v",
+		r.Phase, r.ActiveHash, aTotal, aReady, aTags, r.PreviewHash, pTotal, pReady, pTags)
+	activeOK := aTotal == want.Active && aReady == want.Active && aTags[want.ActiveTag] == want.Active
+	previewOK := r.PreviewHash == "" || r.PreviewHash == r.ActiveHash
+	if want.Preview != nil {
+		n := *want.Preview
+		previewOK = r.PreviewHash != r.ActiveHash && pTotal == n && pReady == n && pTags[want.PreviewTag] == n
+	}
+	if activeOK && previewOK {
+		return await.Passed("%s", saw)
+	}
+	return await.Waiting("%s", saw)
+}
+
+// PodReady says whether the pod's Ready condition is true: it serves.
+// (A completed pod is not ready here, unlike in the health diagnosis.)
+func PodReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

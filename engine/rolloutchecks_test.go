@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/rehearse/rehearse/internal/await"
+)
+
+func pod(name, image, hash string, ready, deleting bool) corev1.Pod {
+	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{PodTemplateHashLabel: hash}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Image: image}}}}
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	p.Status.Phase = corev1.PodRunning
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
+	if deleting {
+		now := metav1.Now()
+		p.DeletionTimestamp = &now
+	}
+	return p
+}
+
+func TestReadyByTagCountsLivePodsByTheirImageTag(t *testing.T) {
+	pods := []corev1.Pod{
+		pod("a", "registry.local:5000/team/app:v1", "h1", true, false),
+		pod("b", "registry.local:5000/team/app:v2", "h2", true, false),
+		pod("c", "registry.local:5000/team/app:v2", "h2", false, false),
+		pod("d", "registry.local:5000/team/app", "h3", true, false),
+		pod("e", "registry.local:5000/team/app:v1", "h1", true, true),
+	}
+	ready, live := ReadyByTag(pods)
+	assert.Equal(t, map[string]int{"v1": 1, "v2": 1, "latest": 1}, ready, "a registry port is not a tag; a pod being deleted is not counted")
+	assert.Equal(t, 4, live)
+}
+
+func TestCanaryStepNeedsTheStepAndEveryTagsCount(t *testing.T) {
+	r := &Rollout{Phase: "Paused", Step: 1}
+	want := []TagCount{{"v1", 4}, {"v2", 1}}
+	assert.Equal(t, await.Pass, judgeCanaryStep(r, map[string]int{"v1": 4, "v2": 1}, 1, want, "").State)
+	assert.Equal(t, await.Pending, judgeCanaryStep(r, map[string]int{"v1": 5}, 1, want, "").State, "the canary pod is not ready yet")
+	assert.Equal(t, await.Pending, judgeCanaryStep(r, map[string]int{"v1": 4, "v2": 1}, 2, want, "").State, "another step")
+	assert.Equal(t, await.Fail, judgeCanaryStep(&Rollout{Phase: "Degraded", Step: 1}, map[string]int{"v1": 4, "v2": 1}, 1, want, "").State,
+		"a degraded rollout will not get there")
+}
+
+func TestBlueGreenSetsTellsActiveFromPreview(t *testing.T) {
+	two := 2
+	r := &Rollout{Namespace: "shop", Name: "web", Phase: "Paused", Step: -1, ActiveHash: "blue", PreviewHash: "green"}
+	pods := []corev1.Pod{
+		pod("b1", "app:v1", "blue", true, false), pod("b2", "app:v1", "blue", true, false),
+		pod("g1", "app:v2", "green", true, false), pod("g2", "app:v2", "green", true, false),
+	}
+	assert.Equal(t, await.Pass, judgeBlueGreen(r, pods, BlueGreen{Active: 2, ActiveTag: "v1", Preview: &two, PreviewTag: "v2"}).State)
+	assert.Equal(t, await.Pending, judgeBlueGreen(r, pods, BlueGreen{Active: 2, ActiveTag: "v2", Preview: &two, PreviewTag: "v1"}).State,
+		"active and preview swapped")
+	assert.Equal(t, await.Pending, judgeBlueGreen(r, pods, BlueGreen{Active: 2, ActiveTag: "v1"}).State,
+		"a preview is still up where none is expected")
+
+	promoted := &Rollout{Namespace: "shop", Name: "web", Phase: "Healthy", Step: -1, ActiveHash: "green", PreviewHash: "green"}
+	assert.Equal(t, await.Pass, judgeBlueGreen(promoted, pods[2:], BlueGreen{Active: 2, ActiveTag: "v2"}).State)
+	notReady := []corev1.Pod{pods[2], pod("g2", "app:v2", "green", false, false)}
+	assert.Equal(t, await.Pending, judgeBlueGreen(promoted, notReady, BlueGreen{Active: 2, ActiveTag: "v2"}).State)
+
+	canary := &Rollout{Namespace: "shop", Name: "web", Phase: "Healthy", Step: 3}
+	assert.Equal(t, await.Fail, judgeBlueGreen(canary, pods, BlueGreen{Active: 2, ActiveTag: "v1"}).State)
+}
