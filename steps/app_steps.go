@@ -235,8 +235,8 @@ func (w *World) lastSyncApplied(ctx context.Context, name string, table *godog.T
 		if err != nil {
 			return fmt.Errorf("%s %s/%s: %w", row["kind"], ns, row["name"], err)
 		}
-		if !writtenByArgo(obj.GetManagedFields()) {
-			return fmt.Errorf("%s %s/%s was not applied by Argo CD (field managers: %s)", row["kind"], ns, row["name"], managers(obj.GetManagedFields()))
+		if !engine.WrittenByArgoCD(obj.GetManagedFields()) {
+			return fmt.Errorf("%s %s/%s was not applied by Argo CD (field managers: %s)", row["kind"], ns, row["name"], engine.FieldManagers(obj.GetManagedFields()))
 		}
 	}
 	return nil

@@ -3,18 +3,14 @@ package steps
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/internal/await"
 )
-
-// argoManagers are the field managers Argo CD's controller writes as.
-var argoManagers = []string{"argocd-controller", "argocd-application-controller"}
 
 func (w *World) clusterSteps() []StepDef {
 	return []StepDef{
@@ -84,44 +80,10 @@ func (w *World) namespaceCreatedByArgo(ctx context.Context, ns string) error {
 	if err != nil {
 		return fmt.Errorf("namespace %s: %w", ns, err)
 	}
-	if createdByArgo(got.ManagedFields) {
+	if engine.CreatedByArgoCD(got.ManagedFields) {
 		return nil
 	}
-	return fmt.Errorf("namespace %s was not created by Argo CD alone (field managers: %s)", ns, managers(got.ManagedFields))
-}
-
-// createdByArgo: Argo CD's controller wrote the object and nobody else
-// did (its status, which the API server and controllers keep, aside). A
-// namespace someone created before Argo CD took it over keeps its
-// creator's entry ("kubectl-create", "kubectl-client-side-apply").
-func createdByArgo(fields []metav1.ManagedFieldsEntry) bool {
-	for _, m := range fields {
-		if m.Subresource == "" && !slices.Contains(argoManagers, m.Manager) {
-			return false
-		}
-	}
-	return writtenByArgo(fields)
-}
-
-// writtenByArgo reports whether Argo CD's controller is among the field
-// managers of an object.
-func writtenByArgo(fields []metav1.ManagedFieldsEntry) bool {
-	for _, m := range fields {
-		for _, a := range argoManagers {
-			if m.Manager == a {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func managers(fields []metav1.ManagedFieldsEntry) string {
-	var out []string
-	for _, m := range fields {
-		out = append(out, m.Manager)
-	}
-	return strings.Join(out, ", ")
+	return fmt.Errorf("namespace %s was not created by Argo CD alone (field managers: %s)", ns, engine.FieldManagers(got.ManagedFields))
 }
 
 func (w *World) namespaceNotCreated(ctx context.Context, ns string) error {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -119,37 +118,7 @@ func (w *World) routeCondition(ctx context.Context, seconds int, route, ns, typ,
 		return err
 	}
 	_, err = await.Eventually(ctx, fmt.Sprintf("HTTPRoute %s/%s to have %s=%s", ns, route, typ, status), time.Duration(seconds)*time.Second,
-		func(ctx context.Context) await.Result {
-			r, err := gw.GatewayV1().HTTPRoutes(ns).Get(ctx, route, metav1.GetOptions{})
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			var saw []string
-			ok := false
-			for _, p := range r.Status.Parents {
-				if p.ControllerName != gateway.ControllerName {
-					continue
-				}
-				c := meta.FindStatusCondition(p.Conditions, typ)
-				if c == nil {
-					saw = append(saw, fmt.Sprintf("parent %s: no %s condition", p.ParentRef.Name, typ))
-					ok = false
-					break
-				}
-				saw = append(saw, fmt.Sprintf("parent %s: %s=%s reason %s %q (generation %d of %d)", p.ParentRef.Name, typ, c.Status, c.Reason, c.Message, c.ObservedGeneration, r.Generation))
-				ok = string(c.Status) == status && (reason == "" || c.Reason == reason) && c.ObservedGeneration == r.Generation
-				if !ok {
-					break
-				}
-			}
-			if len(saw) == 0 {
-				return await.Waiting("no status written by the load balancer")
-			}
-			if ok {
-				return await.Passed("%s", strings.Join(saw, "; "))
-			}
-			return await.Waiting("%s", strings.Join(saw, "; "))
-		})
+		gateway.RouteCondition(gw, ns, route, typ, status, reason))
 	return err
 }
 

@@ -22,7 +22,6 @@ import (
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/clusters/podwatch"
-	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/registry"
@@ -684,32 +683,7 @@ func (w *World) resourceHealth(ctx context.Context, seconds int, resource, app, 
 	if err != nil {
 		return err
 	}
-	// Argo CD 3 keeps resource health out of the Application object (it
-	// lives in the controller's cache); the API server, as the CLI shows
-	// it, has it.
 	_, err = await.Eventually(ctx, fmt.Sprintf("%s of %s to be %s (%q)", resource, app, status, text), time.Duration(seconds)*time.Second,
-		func(ctx context.Context) await.Result {
-			out, err := e.CLI(ctx, "app", "get", app, "-o", "json")
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			var a engine.Application
-			if err := json.Unmarshal([]byte(out), &a); err != nil {
-				return await.Waiting("argocd app get: %v", err)
-			}
-			for _, r := range a.Status.Resources {
-				if r.Kind != kind || r.Name != name {
-					continue
-				}
-				if r.Health == nil {
-					return await.Waiting("%s has no health", resource)
-				}
-				if r.Health.Status == status && strings.Contains(r.Health.Message, text) {
-					return await.Passed("%s: %s", r.Health.Status, r.Health.Message)
-				}
-				return await.Waiting("%s: %s", r.Health.Status, r.Health.Message)
-			}
-			return await.Waiting("%s is not among the application's resources", resource)
-		})
+		e.ResourceHealth(app, kind, name, status, text))
 	return err
 }

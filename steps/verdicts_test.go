@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/internal/await"
@@ -30,18 +29,6 @@ func TestClonedNeedsAFetchNotARefAdvertisement(t *testing.T) {
 	assert.Equal(t, await.Pending, cloned([]gitserver.Access{{User: "developer", Service: "git-upload-pack", Status: 200, Path: "/git-upload-pack"}}, "root/q-sign", "argocd").State)
 	assert.Equal(t, await.Pending, cloned([]gitserver.Access{{User: "argocd", Service: "git-upload-pack", Status: 500, Path: "/git-upload-pack"}}, "root/q-sign", "argocd").State)
 	assert.Equal(t, await.Pass, cloned([]gitserver.Access{refs, fetch}, "root/q-sign", "argocd").State)
-}
-
-// "was created by Argo CD": Argo CD wrote it and nobody else did.
-func TestCreatedByArgoRefusesAnotherCreator(t *testing.T) {
-	argo := metav1.ManagedFieldsEntry{Manager: "argocd-controller", Operation: metav1.ManagedFieldsOperationApply}
-	status := metav1.ManagedFieldsEntry{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status"}
-	kubectl := metav1.ManagedFieldsEntry{Manager: "kubectl-create", Operation: metav1.ManagedFieldsOperationUpdate}
-	assert.True(t, createdByArgo([]metav1.ManagedFieldsEntry{argo}))
-	assert.True(t, createdByArgo([]metav1.ManagedFieldsEntry{argo, status}))
-	assert.False(t, createdByArgo([]metav1.ManagedFieldsEntry{kubectl, argo}), "created with kubectl, then taken over by Argo CD")
-	assert.False(t, createdByArgo([]metav1.ManagedFieldsEntry{kubectl}))
-	assert.False(t, createdByArgo(nil))
 }
 
 // "detects the push by polling": a push webhook that reached Argo CD

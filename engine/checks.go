@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -12,8 +13,9 @@ import (
 	"github.com/rehearse/rehearse/internal/await"
 )
 
-// The checks here read a Rollout and its pods, for await.Eventually and
-// await.Consistently: each says pass, pending or fail with what it saw.
+// The checks here read a Rollout and its pods, or an application's
+// resources, for await.Eventually and await.Consistently: each says pass,
+// pending or fail with what it saw.
 
 // TagCount is how many ready pods run an image tag.
 type TagCount struct {
@@ -211,4 +213,38 @@ func PodReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// ResourceHealth passes once argocd-server reports the application's
+// resource kind/name with that health status and a message containing
+// text. Argo CD 3 keeps resource health out of the Application object (in
+// the controller's cache); the API server, as the CLI shows it, has it.
+func (e *Engine) ResourceHealth(app, kind, name, status, text string) await.Check {
+	return func(ctx context.Context) await.Result {
+		out, err := e.CLI(ctx, "app", "get", app, "-o", "json")
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		var a Application
+		if err := json.Unmarshal([]byte(out), &a); err != nil {
+			return await.Waiting("argocd app get: %v", err)
+		}
+		return judgeResourceHealth(&a, kind, name, status, text)
+	}
+}
+
+func judgeResourceHealth(a *Application, kind, name, status, text string) await.Result {
+	for _, r := range a.Status.Resources {
+		if r.Kind != kind || r.Name != name {
+			continue
+		}
+		if r.Health == nil {
+			return await.Waiting("%s/%s has no health", kind, name)
+		}
+		if r.Health.Status == status && strings.Contains(r.Health.Message, text) {
+			return await.Passed("%s: %s", r.Health.Status, r.Health.Message)
+		}
+		return await.Waiting("%s: %s", r.Health.Status, r.Health.Message)
+	}
+	return await.Waiting("%s/%s is not among the application's resources", kind, name)
 }

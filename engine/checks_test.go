@@ -70,3 +70,17 @@ func TestBlueGreenSetsTellsActiveFromPreview(t *testing.T) {
 	canary := &Rollout{Namespace: "shop", Name: "web", Phase: "Healthy", Step: 3}
 	assert.Equal(t, await.Fail, judgeBlueGreen(canary, pods, BlueGreen{Active: 2, ActiveTag: "v1"}).State)
 }
+
+func TestResourceHealthFindsTheResourceByKindAndName(t *testing.T) {
+	var a Application
+	a.Status.Resources = []ResourceStatus{
+		{Kind: "Service", Name: "web"},
+		{Kind: "Deployment", Name: "web", Health: &HealthStatus{Status: "Degraded", Message: "Deployment \"web\" exceeded its progress deadline"}},
+		{Kind: "Job", Name: "migrate"},
+	}
+	assert.Equal(t, await.Pass, judgeResourceHealth(&a, "Deployment", "web", "Degraded", "progress deadline").State)
+	assert.Equal(t, await.Pending, judgeResourceHealth(&a, "Deployment", "web", "Healthy", "").State)
+	assert.Equal(t, await.Pending, judgeResourceHealth(&a, "Deployment", "web", "Degraded", "ImagePullBackOff").State, "the message must say it")
+	assert.Equal(t, await.Pending, judgeResourceHealth(&a, "Service", "web", "Healthy", "").State, "no health reported yet")
+	assert.Equal(t, await.Pending, judgeResourceHealth(&a, "Deployment", "api", "Degraded", "").State)
+}
