@@ -17,11 +17,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
-	"github.com/rehearse/rehearse/clusters/podwatch"
 	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/registry"
@@ -551,40 +549,13 @@ func (w *World) rolledOut(ctx context.Context, seconds int, deployment, ns, clus
 	if !ok {
 		return fmt.Errorf("pods of %s were not recorded (Rehearse records the destination namespace of applied Applications)", ns)
 	}
-	var image string
-	var replicas int
-	var selector map[string]string
-	_, err = await.Eventually(ctx, fmt.Sprintf("deployment %s/%s to run %s on every replica", ns, deployment, tag), time.Duration(seconds)*time.Second,
-		func(ctx context.Context) await.Result {
-			d, err := kube.AppsV1().Deployments(ns).Get(ctx, deployment, metav1.GetOptions{})
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			image = d.Spec.Template.Spec.Containers[0].Image
-			if !strings.HasSuffix(image, ":"+tag) {
-				return await.Waiting("template image %s", image)
-			}
-			replicas, selector = int(*d.Spec.Replicas), d.Spec.Selector.MatchLabels
-			st := d.Status
-			if st.ObservedGeneration < d.Generation || int(st.UpdatedReplicas) != replicas || int(st.ReadyReplicas) != replicas || int(st.Replicas) != replicas {
-				return await.Waiting("updated %d, ready %d, total %d of %d", st.UpdatedReplicas, st.ReadyReplicas, st.Replicas, replicas)
-			}
-			ro := podwatch.RolloutTo(rec.Pods(), image, selector)
-			for _, p := range ro.Old {
-				if p.Gone.IsZero() {
-					return await.Waiting("old pod %s not gone yet", p.Name)
-				}
-			}
-			return await.Passed("%d/%d updated and ready", st.ReadyReplicas, replicas)
-		})
-	if err != nil {
+	update := rec.RollingUpdateTo(kube, ns, deployment, tag)
+	if _, err := await.Eventually(ctx, fmt.Sprintf("deployment %s/%s to run %s on every replica", ns, deployment, tag), time.Duration(seconds)*time.Second,
+		update.Done); err != nil {
 		return err
 	}
-	ro := podwatch.RolloutTo(rec.Pods(), image, selector)
-	if len(ro.Old) == 0 {
-		return fmt.Errorf("no pod ran another image before %s: nothing was rolled", tag)
-	}
-	if err := ro.CheckSurge(replicas); err != nil {
+	ro, err := update.Check()
+	if err != nil {
 		return err
 	}
 	w.note("rollout of %s: %s", tag, ro)
