@@ -17,7 +17,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/engine/lane"
@@ -336,18 +335,6 @@ func (w *World) pushReleaseWithDependency(ctx context.Context, version, repo, mo
 }
 
 // build returns the CI build the developer's last push triggered.
-func (w *World) build() (ci.BuildView, bool) {
-	if w.ci == nil {
-		return ci.BuildView{}, false
-	}
-	for _, b := range w.ci.Builds() {
-		if b.Commit == w.appPush.sha {
-			return b, true
-		}
-	}
-	return ci.BuildView{}, false
-}
-
 func (w *World) buildEnded(ctx context.Context, seconds int, outcome string) error {
 	if w.ci == nil {
 		return fmt.Errorf(`no CI runner: add "Given Jenkins builds ..."`)
@@ -355,60 +342,20 @@ func (w *World) buildEnded(ctx context.Context, seconds int, outcome string) err
 	if w.appPush.sha == "" {
 		return fmt.Errorf("no developer push in this scenario yet")
 	}
-	res, err := await.Eventually(ctx, "the Jenkins build of "+short(w.appPush.sha), time.Duration(seconds)*time.Second, func(context.Context) await.Result {
-		b, ok := w.build()
-		if !ok {
-			return await.Waiting("no build of %s yet", short(w.appPush.sha))
-		}
-		switch b.Status {
-		case ci.StatusPassed, ci.StatusFailed:
-			return await.Passed("%s", b.Status)
-		}
-		return await.Waiting("build #%d %s", b.ID, b.Status)
-	})
+	res, err := await.Eventually(ctx, "the Jenkins build of "+short(w.appPush.sha), time.Duration(seconds)*time.Second, w.ci.BuildFinished(w.appPush.sha))
 	if err != nil {
 		return err
 	}
-	b, _ := w.build()
+	b, _ := w.ci.BuildOf(w.appPush.sha)
 	w.lastBuild = b
-	var timings []string
-	for _, st := range b.Stages {
-		timings = append(timings, fmt.Sprintf("%s %s (%s)", st.Name, st.Duration.Round(time.Millisecond), st.Status))
-	}
-	w.note("Jenkins build #%d %s in %s: %s", b.ID, b.Status, b.Finished.Sub(b.Queued).Round(time.Millisecond), strings.Join(timings, ", "))
+	w.note("Jenkins build #%d %s in %s: %s", b.ID, b.Status, b.Finished.Sub(b.Queued).Round(time.Millisecond), b.Timings())
 	if string(b.Status) != outcome {
-		return fmt.Errorf("the build %s, want %s: %s\n%s", res.Saw, outcome, b.Error, failingStageLog(b))
+		return fmt.Errorf("the build %s, want %s: %s\n%s", res.Saw, outcome, b.Error, b.FailingStageLog())
 	}
 	if b.Status == ci.StatusPassed && b.ChartCommit != "" {
-		pushed := b.Finished
-		for _, st := range b.Stages {
-			if st.Uses == "git-push" {
-				pushed = st.Finished
-			}
-		}
-		w.lastPush = pushEvent{at: pushed, repo: b.ChartRepo, sha: b.ChartCommit, podsBefore: map[types.UID]bool{}}
-		for _, rec := range w.podRecorders {
-			for _, p := range rec.Pods() {
-				if p.Created.Before(pushed) {
-					w.lastPush.podsBefore[p.UID] = true
-				}
-			}
-		}
+		w.rememberPush(b.ChartPushedAt(), b.ChartRepo, b.ChartCommit)
 	}
 	return nil
-}
-
-func failingStageLog(b ci.BuildView) string {
-	for _, s := range b.Stages {
-		if s.Status == ci.StatusFailed {
-			log := s.Log
-			if len(log) > 3000 {
-				log = "..." + log[len(log)-3000:]
-			}
-			return fmt.Sprintf("stage %q log:\n%s", s.Name, log)
-		}
-	}
-	return ""
 }
 
 func (w *World) requireBuild() (ci.BuildView, error) {
@@ -437,7 +384,7 @@ func (w *World) buildStages(ctx context.Context, table *godog.Table) error {
 		got = append(got, s.Name+": "+string(s.Status))
 	}
 	if strings.Join(want, "\n") != strings.Join(got, "\n") {
-		return fmt.Errorf("stages differ.\nwant:\n  %s\ngot:\n  %s\n%s", strings.Join(want, "\n  "), strings.Join(got, "\n  "), failingStageLog(b))
+		return fmt.Errorf("stages differ.\nwant:\n  %s\ngot:\n  %s\n%s", strings.Join(want, "\n  "), strings.Join(got, "\n  "), b.FailingStageLog())
 	}
 	return nil
 }

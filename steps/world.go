@@ -287,3 +287,16 @@ func (w *World) readFromGit(repo, file string) ([]byte, error) {
 	}
 	return doc, nil
 }
+
+// rememberPush records a push someone other than the developer made (the
+// CI's chart commit), with the pods the recordings saw created before it.
+func (w *World) rememberPush(at time.Time, repo, sha string) {
+	w.lastPush = pushEvent{at: at, repo: repo, sha: sha, podsBefore: map[types.UID]bool{}}
+	for _, rec := range w.podRecorders {
+		for _, p := range rec.Pods() {
+			if p.Created.Before(at) {
+				w.lastPush.podsBefore[p.UID] = true
+			}
+		}
+	}
+}
