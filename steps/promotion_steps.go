@@ -225,20 +225,8 @@ func (w *World) integrationTests(ctx context.Context, branch, repo, svc, ns, clu
 	}
 	role := sequence.ClusterRole(cluster)
 	w.observe(sequence.Developer, role, fmt.Sprintf("run integration tests against %s/%s", ns, svc))
-	var failures []string
 	const requests = 20
-	if len(endpoints) == 0 {
-		failures = append(failures, "the Service has no ready endpoint")
-	}
-	for i := 0; i < requests && len(endpoints) > 0; i++ {
-		ep := endpoints[i%len(endpoints)]
-		v, err := w.versionReader.Ask(ctx, podruntime.Dial, ep)
-		if err != nil {
-			failures = append(failures, fmt.Sprintf("%s: %v", ep, err))
-		} else if v != version {
-			failures = append(failures, fmt.Sprintf("%s: version %s", ep, v))
-		}
-	}
+	failures := w.versionReader.Expect(ctx, podruntime.Dial, endpoints, requests, version)
 	run := integrationRun{passed: len(failures) == 0,
 		report: fmt.Sprintf("%d of %d requests to %s/%s in %s failed", len(failures), requests, ns, svc, cluster)}
 	if len(failures) > 0 {
