@@ -275,18 +275,9 @@ func (w *World) detectedByPolling(ctx context.Context) error {
 	if app.Status.ReconciledAt == nil {
 		return fmt.Errorf("application %s was never reconciled", app.Name)
 	}
-	// reconciledAt has whole-second precision: the real reconcile happened
-	// within the second after it.
-	poll := e.PollInterval()
-	earliest := app.Status.ReconciledAt.Add(poll)
-	if earliest.Before(w.lastPush.at) {
-		// A poll was already due when the push landed; the next one counts.
-		earliest = w.lastPush.at
-	}
-	// Two polls (the revision cache expires with the poll) plus processing.
-	timeout := 2*poll + 5*time.Second
+	poll := engine.PollDetection{Push: w.lastPush.at, ReconciledAt: *app.Status.ReconciledAt, Poll: e.PollInterval()}
 	var detectedAt time.Time
-	_, err = await.Eventually(ctx, fmt.Sprintf("application %s to move to commit %s", app.Name, short(w.lastPush.sha)), timeout,
+	_, err = await.Eventually(ctx, fmt.Sprintf("application %s to move to commit %s", app.Name, short(w.lastPush.sha)), poll.Timeout(),
 		w.appCheck(e, app.Name, func(a *engine.Application) await.Result {
 			if a.Status.Sync.Revision == w.lastPush.sha {
 				detectedAt = time.Now()
@@ -297,9 +288,8 @@ func (w *World) detectedByPolling(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if detectedAt.Before(earliest.Add(-100 * time.Millisecond)) {
-		return fmt.Errorf("application %s moved to the pushed commit %s after the push, before its next poll was due (%s); something other than polling refreshed it",
-			app.Name, detectedAt.Sub(w.lastPush.at).Round(10*time.Millisecond), earliest.Sub(w.lastPush.at).Round(10*time.Millisecond))
+	if err := poll.Check(detectedAt); err != nil {
+		return fmt.Errorf("application %s %w", app.Name, err)
 	}
 	// When a poll was already due at the push, timing cannot tell a poll
 	// from a push webhook: the Git server's deliveries can.
@@ -307,17 +297,9 @@ func (w *World) detectedByPolling(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return noWebhookSince(s.Deliveries(), e.WebhookURL(), w.lastPush.at, detectedAt)
-}
-
-// noWebhookSince fails if a push webhook reached Argo CD (url) between the
-// push and the detection: then the refresh may be the webhook's.
-func noWebhookSince(deliveries []gitserver.WebhookDelivery, url string, push, detected time.Time) error {
-	for _, d := range deliveries {
-		if d.URL == url && !d.Time.Before(push) && !d.Time.After(detected) {
-			return fmt.Errorf("a push webhook (%s, status %d) reached Argo CD %s after the push, before it moved to the commit: the refresh may be the webhook's, not a poll's",
-				d.Ref, d.Status, d.Time.Sub(push).Round(10*time.Millisecond))
-		}
+	if d, ok := gitserver.DeliveryBetween(s.Deliveries(), e.WebhookURL(), w.lastPush.at, detectedAt); ok {
+		return fmt.Errorf("a push webhook (%s, status %d) reached Argo CD %s after the push, before it moved to the commit: the refresh may be the webhook's, not a poll's",
+			d.Ref, d.Status, d.Time.Sub(w.lastPush.at).Round(10*time.Millisecond))
 	}
 	return nil
 }
