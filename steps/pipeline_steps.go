@@ -444,30 +444,15 @@ func (w *World) lastCommitSets(ctx context.Context, repo, message, author, key, 
 		return err
 	}
 	defer ws.Close()
-	head, err := ws.Log(2)
+	head, before, after, err := ws.HeadChange(file)
 	if err != nil {
-		return err
+		return fmt.Errorf("the last commit of %s: %w", repo, err)
 	}
-	if len(head) < 2 {
-		return fmt.Errorf("%s has only one commit", repo)
+	if head.Message != message || head.Author != author {
+		return fmt.Errorf("the last commit of %s is %q by %s, want %q by %s", repo, head.Message, head.Author, message, author)
 	}
-	if head[0].Message != message || head[0].Author != author {
-		return fmt.Errorf("the last commit of %s is %q by %s, want %q by %s", repo, head[0].Message, head[0].Author, message, author)
-	}
-	after, err := ws.ReadFileAt(head[0].SHA, file)
-	if err != nil {
-		return err
-	}
-	before, err := ws.ReadFileAt(head[1].SHA, file)
-	if err != nil {
-		return err
-	}
-	want, err := values.Set(before, key, value)
-	if err != nil {
-		return err
-	}
-	if string(after) != string(want) {
-		return fmt.Errorf("%s at %s is not its parent with only %s set to %s:\n%s", file, short(head[0].SHA), key, value, after)
+	if err := values.CheckOnlySet(before, after, key, value); err != nil {
+		return fmt.Errorf("%s at %s: %w", file, short(head.SHA), err)
 	}
 	return nil
 }
