@@ -248,3 +248,118 @@ func judgeResourceHealth(a *Application, kind, name, status, text string) await.
 	}
 	return await.Waiting("%s/%s is not among the application's resources", kind, name)
 }
+
+// String is the run, its metrics and their measurements, for messages.
+func (r AnalysisRun) String() string {
+	parts := []string{fmt.Sprintf("%s %s %q", r.Name, r.Phase, r.Message)}
+	for _, m := range r.Metrics {
+		parts = append(parts, fmt.Sprintf("%s: %s %q (successful %d, failed %d, inconclusive %d, error %d) [%s]",
+			m.Name, m.Phase, m.Message, m.Successful, m.Failed, m.Inconclusive, m.Error, strings.Join(m.Measurements, "; ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// LatestAnalysisRun passes once the Rollout's newest AnalysisRun of
+// runType (Step, Background, PrePromotion, PostPromotion; "" for any) is
+// in phase and, when text is not empty, its String contains text. seen
+// receives each newest run read, for the report.
+func (e *Engine) LatestAnalysisRun(ns, rollout, runType, phase, text string, seen func(AnalysisRun)) await.Check {
+	return func(ctx context.Context) await.Result {
+		runs, err := e.AnalysisRuns(ctx, ns, rollout)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		last, ok := latestRun(runs, runType)
+		if !ok {
+			return await.Waiting("no %s analysis run yet", strings.TrimSpace(runType+" "))
+		}
+		if seen != nil {
+			seen(last)
+		}
+		if all := last.String(); last.Phase == phase && (text == "" || strings.Contains(all, text)) {
+			return await.Passed("%s", all)
+		}
+		return await.Waiting("%s", last)
+	}
+}
+
+// latestRun is the newest of runs (oldest first) of runType ("" any).
+func latestRun(runs []AnalysisRun, runType string) (AnalysisRun, bool) {
+	for i := len(runs) - 1; i >= 0; i-- {
+		if runType == "" || runs[i].Type == runType {
+			return runs[i], true
+		}
+	}
+	return AnalysisRun{}, false
+}
+
+// DeploymentRunsOnly passes once every replica of the Deployment exists,
+// is updated and ready, and each container of its pods runs tag.
+func (e *Engine) DeploymentRunsOnly(ns, name, tag string) await.Check {
+	return func(ctx context.Context) await.Result {
+		d, err := e.kube.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		pods, err := e.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(d.Spec.Selector.MatchLabels).String()})
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		var images []string
+		other := 0
+		for _, p := range pods.Items {
+			for _, c := range p.Spec.Containers {
+				images = append(images, c.Image)
+				if !strings.HasSuffix(c.Image, ":"+tag) {
+					other++
+				}
+			}
+		}
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		saw := fmt.Sprintf("pods run %s; ready %d/%d", strings.Join(images, ", "), d.Status.ReadyReplicas, want)
+		if other == 0 && len(pods.Items) == int(want) && d.Status.ReadyReplicas == want && d.Status.UpdatedReplicas == want {
+			return await.Passed("%s", saw)
+		}
+		return await.Waiting("%s", saw)
+	}
+}
+
+// LabelledPods lists the live pods (not being deleted) matching a label
+// selector.
+func (e *Engine) LabelledPods(ctx context.Context, ns, selector string) ([]corev1.Pod, error) {
+	pods, err := e.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, fmt.Errorf("pods labelled %s in %s: %w", selector, ns, err)
+	}
+	var live []corev1.Pod
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			live = append(live, p)
+		}
+	}
+	return live, nil
+}
+
+// LabelledPodsReady passes once exactly n live pods match the selector,
+// all ready.
+func (e *Engine) LabelledPodsReady(ns, selector string, n int) await.Check {
+	return func(ctx context.Context) await.Result {
+		pods, err := e.LabelledPods(ctx, ns, selector)
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		ready := 0
+		for i := range pods {
+			if PodReady(&pods[i]) {
+				ready++
+			}
+		}
+		if ready == n && len(pods) == n {
+			return await.Passed("%d/%d ready", ready, len(pods))
+		}
+		return await.Waiting("%d/%d ready", ready, len(pods))
+	}
+}

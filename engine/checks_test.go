@@ -84,3 +84,16 @@ func TestResourceHealthFindsTheResourceByKindAndName(t *testing.T) {
 	assert.Equal(t, await.Pending, judgeResourceHealth(&a, "Service", "web", "Healthy", "").State, "no health reported yet")
 	assert.Equal(t, await.Pending, judgeResourceHealth(&a, "Deployment", "api", "Degraded", "").State)
 }
+
+func TestLatestRunIsTheNewestOfItsType(t *testing.T) {
+	runs := []AnalysisRun{{Name: "a", Type: "PrePromotion"}, {Name: "b", Type: "Step"}, {Name: "c", Type: "PrePromotion"}, {Name: "d", Type: "PostPromotion"}}
+	for runType, want := range map[string]string{"": "d", "PrePromotion": "c", "Step": "b", "PostPromotion": "d"} {
+		got, ok := latestRun(runs, runType)
+		assert.True(t, ok)
+		assert.Equal(t, want, got.Name, runType)
+	}
+	_, ok := latestRun(runs, "Background")
+	assert.False(t, ok)
+	r := AnalysisRun{Name: "r", Phase: "Failed", Message: "metric failed", Metrics: []MetricResult{{Name: "job", Phase: "Failed", Failed: 1, Measurements: []string{"Failed  exit 1"}}}}
+	assert.Equal(t, `r Failed "metric failed"; job: Failed "" (successful 0, failed 1, inconclusive 0, error 0) [Failed  exit 1]`, r.String())
+}

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/internal/await"
@@ -146,31 +144,7 @@ func (w *World) runsOnlyTag(ctx context.Context, seconds int, name, ns, tag stri
 		return err
 	}
 	_, err = await.Eventually(ctx, fmt.Sprintf("deployment %s/%s to run only %s", ns, name, tag), time.Duration(seconds)*time.Second,
-		func(ctx context.Context) await.Result {
-			d, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			pods, err := e.Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(d.Spec.Selector.MatchLabels).String()})
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			var images []string
-			other := 0
-			for _, p := range pods.Items {
-				for _, c := range p.Spec.Containers {
-					images = append(images, c.Image)
-					if !strings.HasSuffix(c.Image, ":"+tag) {
-						other++
-					}
-				}
-			}
-			saw := fmt.Sprintf("pods run %s; ready %d/%d", strings.Join(images, ", "), d.Status.ReadyReplicas, *d.Spec.Replicas)
-			if other == 0 && len(pods.Items) == int(*d.Spec.Replicas) && d.Status.ReadyReplicas == *d.Spec.Replicas && d.Status.UpdatedReplicas == *d.Spec.Replicas {
-				return await.Passed("%s", saw)
-			}
-			return await.Waiting("%s", saw)
-		})
+		e.DeploymentRunsOnly(ns, name, tag))
 	return err
 }
 

@@ -334,35 +334,12 @@ func (w *World) analysisRunPhase(ctx context.Context, seconds int, kind, rollout
 	}
 	var last engine.AnalysisRun
 	_, err = await.Eventually(ctx, fmt.Sprintf("the latest analysis run of rollout %s/%s to be %s", ns, rollout, phase),
-		time.Duration(seconds)*time.Second, func(ctx context.Context) await.Result {
-			runs, err := e.AnalysisRuns(ctx, ns, rollout)
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			if runType != "" {
-				var of []engine.AnalysisRun
-				for _, r := range runs {
-					if r.Type == runType {
-						of = append(of, r)
-					}
-				}
-				runs = of
-			}
-			if len(runs) == 0 {
-				return await.Waiting("no %sanalysis run yet", kind+" ")
-			}
-			last = runs[len(runs)-1]
-			all := describeRun(last)
-			if last.Phase == phase && (text == "" || strings.Contains(all, text)) {
-				return await.Passed("%s", all)
-			}
-			return await.Waiting("%s", all)
-		})
+		time.Duration(seconds)*time.Second, e.LatestAnalysisRun(ns, rollout, runType, phase, text, func(r engine.AnalysisRun) { last = r }))
 	if last.Name != "" {
 		// Only a note: the analysis is Argo Rollouts' to record (a step
 		// writing it would stand for a system, and be written even when
 		// the wait failed).
-		w.note("analysis run %s: %s", last.Name, describeRun(last))
+		w.note("analysis run %s: %s", last.Name, last)
 	}
 	return err
 }
@@ -387,16 +364,7 @@ func (w *World) analysisMeasured(ctx context.Context, rollout, ns, text string) 
 			}
 		}
 	}
-	return fmt.Errorf("no measurement of %s contains %q: %s", last.Name, text, describeRun(last))
-}
-
-func describeRun(r engine.AnalysisRun) string {
-	parts := []string{fmt.Sprintf("%s %s %q", r.Name, r.Phase, r.Message)}
-	for _, m := range r.Metrics {
-		parts = append(parts, fmt.Sprintf("%s: %s %q (successful %d, failed %d, inconclusive %d, error %d) [%s]",
-			m.Name, m.Phase, m.Message, m.Successful, m.Failed, m.Inconclusive, m.Error, strings.Join(m.Measurements, "; ")))
-	}
-	return strings.Join(parts, "; ")
+	return fmt.Errorf("no measurement of %s contains %q: %s", last.Name, text, last)
 }
 
 // measureUsers watches the users' requests to a Service or route for that
@@ -557,41 +525,13 @@ func (w *World) kubectlApply(ctx context.Context, file, repo, ns string) error {
 	return nil
 }
 
-func (w *World) labelledPods(ctx context.Context, selector, ns string) ([]corev1.Pod, error) {
-	pods, err := w.env.Engine().Kube().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return nil, err
-	}
-	var live []corev1.Pod
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp == nil {
-			live = append(live, p)
-		}
-	}
-	return live, nil
-}
-
 func (w *World) labelledPodsReady(ctx context.Context, seconds, n int, selector, ns string) error {
-	if _, err := w.engine(ctx); err != nil {
+	e, err := w.engine(ctx)
+	if err != nil {
 		return err
 	}
-	_, err := await.Eventually(ctx, fmt.Sprintf("%d ready pods labelled %s in %s", n, selector, ns), time.Duration(seconds)*time.Second,
-		func(ctx context.Context) await.Result {
-			pods, err := w.labelledPods(ctx, selector, ns)
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			ready := 0
-			for i := range pods {
-				if engine.PodReady(&pods[i]) {
-					ready++
-				}
-			}
-			if ready == n && len(pods) == n {
-				return await.Passed("%d/%d ready", ready, len(pods))
-			}
-			return await.Waiting("%d/%d ready", ready, len(pods))
-		})
+	_, err = await.Eventually(ctx, fmt.Sprintf("%d ready pods labelled %s in %s", n, selector, ns), time.Duration(seconds)*time.Second,
+		e.LabelledPodsReady(ns, selector, n))
 	if err == nil {
 		// What the step did: the pods list kubectl get pods -l asks for,
 		// through the API, not the kubectl program.
@@ -606,7 +546,7 @@ func (w *World) smokeTest(ctx context.Context, selector, ns string) error {
 	if _, err := w.engine(ctx); err != nil {
 		return err
 	}
-	pods, err := w.labelledPods(ctx, selector, ns)
+	pods, err := w.env.Engine().LabelledPods(ctx, ns, selector)
 	if err != nil {
 		return err
 	}
