@@ -74,26 +74,18 @@ func (w *World) cliHistoryLists(ctx context.Context, name string, table *godog.T
 		return err
 	}
 	w.observe(sequence.ArgoCD, sequence.Admin, fmt.Sprintf("← revision history: %d entries", strings.Count(strings.TrimSpace(out), "\n")))
-	byID := map[string]string{}
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 {
-			if _, err := strconv.Atoi(f[0]); err == nil {
-				byID[f[0]] = line
-			}
-		}
-	}
+	history := engine.ParseCLIHistory(out)
 	for _, r := range rows {
 		sha, err := w.commitFor(r["commit"])
 		if err != nil {
 			return err
 		}
-		line, ok := byID[r["id"]]
-		if !ok {
-			return fmt.Errorf("argocd app history %s has no ID %s:\n%s", name, r["id"], out)
+		id, err := strconv.Atoi(r["id"])
+		if err != nil {
+			return fmt.Errorf("history ID %q: %w", r["id"], err)
 		}
-		if !strings.Contains(line, sha[:7]) {
-			return fmt.Errorf("argocd app history %s: ID %s is %q, want commit %s (%q)", name, r["id"], strings.TrimSpace(line), sha[:7], r["commit"])
+		if err := history.CheckRevision(id, sha); err != nil {
+			return fmt.Errorf("argocd app history %s (%q): %w:\n%s", name, r["commit"], err, out)
 		}
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -259,8 +258,6 @@ func (w *World) rememberDestination(ctx context.Context, app string, d engine.De
 	}
 	return w.watchPods(ctx, cluster, d.Namespace)
 }
-
-func namespacePhase(ns *corev1.Namespace) string { return string(ns.Status.Phase) }
 
 func orDefault(s, d string) string {
 	if s == "" {

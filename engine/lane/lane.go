@@ -23,6 +23,7 @@ import (
 	"github.com/rehearse/rehearse/fixtures"
 	"github.com/rehearse/rehearse/fixtures/gateway"
 	"github.com/rehearse/rehearse/fixtures/registry"
+	"github.com/rehearse/rehearse/internal/await"
 	"github.com/rehearse/rehearse/internal/binaries"
 	"github.com/rehearse/rehearse/internal/logging"
 	"github.com/rehearse/rehearse/internal/loopback"
@@ -548,4 +549,38 @@ func randomPassword(user string) string {
 		panic(err) // crypto/rand never fails on Linux
 	}
 	return user + "-" + hex.EncodeToString(b)
+}
+
+// EnsureNamespaceAbsent makes sure a namespace does not exist: one the
+// run created (an earlier scenario leaves its namespaces, empty, for
+// speed) is deleted and waited for, at most 60 s (Kubernetes waits before
+// it starts); one the run did not create is refused, never deleted.
+func (l *Lane) EnsureNamespaceAbsent(ctx context.Context, ns string) error {
+	if err := l.Start(ctx); err != nil {
+		return err
+	}
+	namespaces := l.engine.Kube().CoreV1().Namespaces()
+	got, err := namespaces.Get(ctx, ns, metav1.GetOptions{})
+	switch {
+	case err == nil && got.DeletionTimestamp == nil:
+		if !l.OwnsNamespace(ns) {
+			return fmt.Errorf("namespace %s exists and this run did not create it: Rehearse will not delete it", ns)
+		}
+		if err := namespaces.Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting namespace %s: %w", ns, err)
+		}
+	case err != nil && !apierrors.IsNotFound(err):
+		return fmt.Errorf("reading namespace %s: %w", ns, err)
+	}
+	_, err = await.Eventually(ctx, "namespace "+ns+" to be absent", 60*time.Second, func(ctx context.Context) await.Result {
+		got, err := namespaces.Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return await.Passed("namespace %s absent", ns)
+		}
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		return await.Waiting("namespace %s is %s", ns, got.Status.Phase)
+	})
+	return err
 }
