@@ -13,6 +13,7 @@ import (
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/fixtures"
+	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/helmrepo"
 	"github.com/rehearse/rehearse/fixtures/traffic"
 	"github.com/rehearse/rehearse/internal/await"
@@ -48,6 +49,13 @@ func (w *World) projectSteps() []StepDef {
 				"[mapped host/]project/repository:tag and waits for the registry's scan. A project that does not exist is created private.",
 			Example: `Given the registry holds "registry.example.com/team/api:v2" built from the folder "services/api"`,
 			Fn:      w.imageFromFolder},
+		{Pattern: `^the registry holds "([^"]*)" from the image file "([^"]*)"$`,
+			Doc: "Pushes an image built elsewhere (relative to the feature file, else the project root): a `docker save` tarball, an OCI " +
+				"archive or an OCI image layout directory, gzip-compressed or not. A file of several images gives the one saved under the " +
+				"reference's repository and tag (any registry). The image must be linux on this machine's architecture: its programs run " +
+				"here. A project that does not exist is created private.",
+			Example: `Given the registry holds "registry.example.com/team/api:v2" from the image file "images/api.tar"`,
+			Fn:      w.imageFromFile},
 		{Pattern: `^the Helm repository "([^"]*)" serves the charts in "([^"]*)"$`,
 			Doc: "Packages every chart in the folder (the folder itself if it is a chart, else each directory with a Chart.yaml, and any .tgz) " +
 				"and serves them with an index.yaml as a Helm repository on 127.0.0.1; the repository's URL is mapped to it, so Applications " +
@@ -165,7 +173,7 @@ func (w *World) mapRegistryHost(ctx context.Context, host string) error {
 }
 
 func (w *World) imageFromFolder(ctx context.Context, reference, folder string) error {
-	repoPath, tag, err := w.registryReference(reference)
+	repoPath, tag, err := w.registryProjectFor(ctx, reference)
 	if err != nil {
 		return err
 	}
@@ -173,24 +181,51 @@ func (w *World) imageFromFolder(ctx context.Context, reference, folder string) e
 	if err != nil {
 		return fmt.Errorf("the folder of %s: %w", reference, err)
 	}
-	reg, err := w.registry()
-	if err != nil {
-		return err
-	}
-	project, _, _ := strings.Cut(repoPath, "/")
-	if !reg.HasProject(project) {
-		// Harbor pushes need a project; one the scenario did not create is
-		// created private, readable by the nodes, and said in the report.
-		if err := w.createProject(ctx, project); err != nil {
-			return err
-		}
-		w.note("registry project %q created for %s (private; the nodes pull with their own login)", project, reference)
-	}
 	img, err := w.env.BuildFolder(ctx, dir, tag)
 	if err != nil {
 		return err
 	}
 	return w.pushImage(ctx, repoPath+":"+tag, img)
+}
+
+func (w *World) imageFromFile(ctx context.Context, reference, file string) error {
+	repoPath, tag, err := w.registryProjectFor(ctx, reference)
+	if err != nil {
+		return err
+	}
+	path, err := fixtures.Locate(file, w.featureDir, w.projectDir)
+	if err != nil {
+		return fmt.Errorf("the image file of %s: %w", reference, err)
+	}
+	img, release, err := ci.LoadImageFile(path, reference)
+	if err != nil {
+		return fmt.Errorf("the image file of %s: %w", reference, err)
+	}
+	defer release()
+	return w.pushImage(ctx, repoPath+":"+tag, img)
+}
+
+// registryProjectFor resolves a reference to the local registry's
+// project/repository and tag, creating the project if the scenario did
+// not: Harbor pushes need one. It is created private, readable by the
+// nodes, and said in the report.
+func (w *World) registryProjectFor(ctx context.Context, reference string) (repoPath, tag string, err error) {
+	repoPath, tag, err = w.registryReference(reference)
+	if err != nil {
+		return "", "", err
+	}
+	reg, err := w.registry()
+	if err != nil {
+		return "", "", err
+	}
+	project, _, _ := strings.Cut(repoPath, "/")
+	if !reg.HasProject(project) {
+		if err := w.createProject(ctx, project); err != nil {
+			return "", "", err
+		}
+		w.note("registry project %q created for %s (private; the nodes pull with their own login)", project, reference)
+	}
+	return repoPath, tag, nil
 }
 
 func (w *World) serveHelmRepository(ctx context.Context, url, folder string) error {
