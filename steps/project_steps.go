@@ -333,6 +333,12 @@ func (w *World) configureArgoCD(ctx context.Context, folder string) error {
 	if err != nil {
 		return fmt.Errorf("Argo CD's configuration: %w", err)
 	}
+	return w.applyArgoCDConfig(ctx, cfg)
+}
+
+// applyArgoCDConfig applies the user's Argo CD settings for the scenario
+// and puts Rehearse's back when it ends.
+func (w *World) applyArgoCDConfig(ctx context.Context, cfg *engine.UserConfig) error {
 	e, err := w.engine(ctx)
 	if err != nil {
 		return err
