@@ -105,7 +105,13 @@ func ReadUserConfig(dir string) (*UserConfig, error) {
 // puts every ConfigMap back as it was and deletes the projects.
 func (e *Engine) ApplyUserConfig(ctx context.Context, c *UserConfig, rw URLRewriter) (undo func(context.Context) error, err error) {
 	rw = e.rewriterOr(rw)
-	for _, p := range c.projects {
+	// The config is read once and applied in every scenario, each with its
+	// own Git server, and by lanes at once: rewrite copies, never it.
+	projects := make([]*unstructured.Unstructured, len(c.projects))
+	for i, p := range c.projects {
+		projects[i] = p.DeepCopy()
+	}
+	for _, p := range projects {
 		repos, _, err := unstructured.NestedStringSlice(p.Object, "spec", "sourceRepos")
 		if err != nil {
 			return nil, fmt.Errorf("%s: AppProject %s: spec.sourceRepos: %w", c.sources["AppProject/"+p.GetName()], p.GetName(), err)
@@ -170,7 +176,7 @@ func (e *Engine) ApplyUserConfig(ctx context.Context, c *UserConfig, rw URLRewri
 			return err
 		})
 	}
-	for _, p := range c.projects {
+	for _, p := range projects {
 		if err := e.serverSideApply(ctx, appProjectGVR, p); err != nil {
 			return fail(fmt.Errorf("applying AppProject %s from %s: %w", p.GetName(), c.sources["AppProject/"+p.GetName()], err))
 		}

@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 func writeConfig(t *testing.T, files map[string]string) string {
@@ -46,4 +49,38 @@ func TestReadUserConfig(t *testing.T) {
 		"a.yaml": "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: team\n",
 		"b.yaml": "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: team\n"}))
 	assert.ErrorContains(t, err, "AppProject/team is also in")
+}
+
+// prefixRewriter maps one URL prefix to another, as a scenario's rewrite
+// table maps the user's Git host to its own Git server.
+type prefixRewriter struct{ from, to string }
+
+func (r prefixRewriter) Rewrite(u string) (string, error) {
+	if !strings.HasPrefix(u, r.from) {
+		return "", fmt.Errorf("%s is not mapped", u)
+	}
+	return r.to + strings.TrimPrefix(u, r.from), nil
+}
+
+// A project's settings are read once and applied in every scenario: each
+// scenario's AppProjects must permit its own Git server, not the first
+// scenario's.
+func TestApplyUserConfigMapsEachScenariosOwnGitServer(t *testing.T) {
+	c, err := ReadUserConfig(writeConfig(t, map[string]string{
+		"team.yaml": "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: team\nspec:\n  sourceRepos: ['https://git.example.com/platform/*', '*']\n",
+	}))
+	require.NoError(t, err)
+	for _, port := range []string{"1111", "2222"} {
+		e, dyn := kubectlEngine(t)
+		_, err := e.ApplyUserConfig(t.Context(), c, prefixRewriter{from: "https://git.example.com/", to: "http://127.0.0.1:" + port + "/"})
+		require.NoError(t, err)
+		ps := patches(dyn)
+		require.Len(t, ps, 1)
+		assert.Contains(t, string(ps[0].GetPatch()), `"sourceRepos":["http://127.0.0.1:`+port+`/platform/*","*"]`)
+	}
+	repos, _, _ := unstructured.NestedStringSlice(c.projects[0].Object, "spec", "sourceRepos")
+	assert.Equal(t, []string{"https://git.example.com/platform/*", "*"}, repos, "the config read stays as written")
+
+	_, err = (&Engine{}).ApplyUserConfig(t.Context(), c, prefixRewriter{from: "https://other.example.com/", to: "http://127.0.0.1:1/"})
+	assert.ErrorContains(t, err, "spec.sourceRepos[0]: https://git.example.com/platform/* is not mapped", "refused before anything is applied")
 }
