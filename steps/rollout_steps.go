@@ -446,7 +446,7 @@ func (w *World) noFailedRequest(ctx context.Context, svc, gapMillis string) erro
 		return fmt.Errorf("no request was sent to %s", svc)
 	}
 	if s.Failed > 0 {
-		return fmt.Errorf("%d of %d requests to %s failed: %s", s.Failed, s.Total, svc, s)
+		return fmt.Errorf("%d of %d requests to %s failed: %s; ready endpoints since the users started: %s", s.Failed, s.Total, svc, s, g.EndpointTimeline())
 	}
 	if gapMillis != "" {
 		var ms int
