@@ -39,6 +39,10 @@ type Project struct {
 	// matches wins, so a tag's can follow its image's), as the "with
 	// behaviour" step does.
 	StandInBehaviours StandInBehaviours `yaml:"standInBehaviours"`
+	// StandInUnserved stands in, in every scenario, each image no registry
+	// here serves (its host unmapped, or no such image), rather than
+	// failing its pull; the pod's events still name each one.
+	StandInUnserved bool `yaml:"standInUnserved"`
 	// ArgoCD is a folder of Argo CD settings (relative to the project
 	// root) applied at every scenario's start, as "Argo CD is configured
 	// from" does. It is read, and refused if wrong, before anything starts.
@@ -136,6 +140,10 @@ func (p *Project) setUp(ctx context.Context, w *World) error {
 		if err := w.standIn(ctx, s); err != nil {
 			return fmt.Errorf("%s: standIns: %w", p.Path, err)
 		}
+	}
+	if p.StandInUnserved {
+		w.undoStandIns()
+		w.env.StandIns().StandInUnserved()
 	}
 	for _, b := range p.StandInBehaviours {
 		w.undoStandIns()

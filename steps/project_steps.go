@@ -98,6 +98,13 @@ func (w *World) projectSteps() []StepDef {
 				"default 2 s at most, 0s: none). Later settings win.",
 			Example: `Given the stand-ins for "ghcr.io/acme/web:v2" behave:`,
 			Fn:      w.standInBehaviour},
+		{Pattern: `^every image no registry here serves is stood in$`,
+			Doc: "Opts in, for this scenario, to standing in each image whose registry host is not mapped or whose mapped registry has no " +
+				"such repository or tag, instead of failing its pull. An image a registry has is still pulled; a refused login is never " +
+				"stood in. The pod's events name each image stood in this way, with the pull's error. rehearse.yaml's standInUnserved: true " +
+				"does it for every scenario.",
+			Example: `Given every image no registry here serves is stood in`,
+			Fn:      w.standInUnserved},
 	}
 }
 
@@ -126,6 +133,12 @@ func (w *World) mapGitHost(ctx context.Context, prefix string) error {
 func (w *World) standIn(ctx context.Context, pattern string) error {
 	w.undoStandIns()
 	return w.env.StandIns().Declare(pattern)
+}
+
+func (w *World) standInUnserved(ctx context.Context) error {
+	w.undoStandIns()
+	w.env.StandIns().StandInUnserved()
+	return nil
 }
 
 func (w *World) standInBehaviour(ctx context.Context, pattern string, doc *godog.DocString) error {

@@ -48,7 +48,7 @@ func TestReadProjectReadsStandInBehavioursAndArgoCDSettingsBeforeAnythingStarts(
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "argocd", "cm.yaml"), []byte(
 		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n  statusbadge.enabled: \"true\"\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ProjectFile), []byte(
-		"standIns: [\"docker.io/*\"]\nstandInBehaviours:\n  nginx: {latency: 20ms}\n  \"nginx:1.28\": {errorRate: 0.5}\nargocd: argocd\n"), 0o644))
+		"standIns: [\"docker.io/*\"]\nstandInUnserved: true\nstandInBehaviours:\n  nginx: {latency: 20ms}\n  \"nginx:1.28\": {errorRate: 0.5}\nargocd: argocd\n"), 0o644))
 	p, err := ReadProject(dir)
 	require.NoError(t, err)
 	require.Len(t, p.StandInBehaviours, 2)
@@ -57,6 +57,7 @@ func TestReadProjectReadsStandInBehavioursAndArgoCDSettingsBeforeAnythingStarts(
 	assert.Equal(t, "nginx:1.28", p.StandInBehaviours[1].Pattern)
 	assert.Equal(t, 0.5, p.StandInBehaviours[1].Behaviour.ErrorRate)
 	assert.NotNil(t, p.argoCD, "the settings are read when the project is")
+	assert.True(t, p.StandInUnserved)
 
 	for text, want := range map[string]string{
 		"standInBehaviours:\n  nginx: {errorRate: 2}\n": "line 2: nginx: stand-in behaviour: errorRate 2 is not between 0 and 1",

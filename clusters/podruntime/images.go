@@ -20,6 +20,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/rehearse/rehearse/internal/loopback"
@@ -65,12 +66,36 @@ func (e *PullError) Error() string {
 }
 func (e *PullError) Unwrap() error { return e.Err }
 
+// UnmappedRegistryError is a pull of an image whose registry host is not
+// mapped to a local registry: nothing was sent anywhere.
+type UnmappedRegistryError struct {
+	Registry string
+	Err      error
+}
+
+func (e *UnmappedRegistryError) Error() string {
+	return fmt.Sprintf("registry %s is not mapped to a local registry, so nothing was sent to it: %v", e.Registry, e.Err)
+}
+func (e *UnmappedRegistryError) Unwrap() error { return e.Err }
+
+// notServed says whether a pull failed because no registry here serves the
+// image: its host is not mapped, or the registry has no such repository or
+// tag (404). An authentication failure or a registry that is down is not.
+func notServed(err error) bool {
+	var unmapped *UnmappedRegistryError
+	if errors.As(err, &unmapped) {
+		return true
+	}
+	var terr *transport.Error
+	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
+}
+
 // mirror returns ref with its registry replaced by the mapped local one.
 func (s *imageStore) mirror(ref name.Reference) (name.Reference, error) {
 	reg := ref.Context().RegistryStr()
 	to, err := s.mirrors.Rewrite("http://" + reg + "/")
 	if err != nil {
-		return nil, fmt.Errorf("registry %s is not mapped to a local registry, so nothing was sent to it: %w", reg, err)
+		return nil, &UnmappedRegistryError{Registry: reg, Err: err}
 	}
 	u, err := url.Parse(to)
 	if err != nil {

@@ -172,3 +172,59 @@ func TestStandInsScriptsAndInitContainers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, res.Saw, `build it into a mapped local registry (Given the registry holds "gcr.io/acme/app:2" built from the folder "..."), or declare it stood in (Given images matching "gcr.io/acme/app*" are stood in)`)
 }
+
+// An image no registry serves fails its pull, naming the ways to provide
+// it, until the project opts in to standing in such images; the pod then
+// runs the stand-in on its next pull, and its events say why.
+func TestUnservedImagesAreStoodInOnlyOnceTheProjectSaysSo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane and builds rehearse-container")
+	}
+	ctx := context.Background()
+	helper, err := podruntime.BuildHelper(ctx, &binaries.Cache{Root: t.TempDir()})
+	require.NoError(t, err)
+	standIns := &podruntime.StandIns{}
+	p, err := kwok.New(kwok.WithPodRuntime(podruntime.Options{StandIns: standIns, Helper: helper,
+		PullBackoff: time.Second, CrashBackoff: time.Second}))
+	require.NoError(t, err)
+	c, err := p.Create(ctx, "unserved")
+	require.NoError(t, err)
+	defer c.Delete(ctx)
+	cs, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+
+	web := corev1.Container{Name: "web", Image: "gcr.io/google-samples/gb-frontend:v5", Ports: []corev1.ContainerPort{{ContainerPort: 80}}}
+	_, err = cs.CoreV1().Pods("default").Create(ctx, plainPod("frontend", corev1.RestartPolicyAlways, nil, web), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "frontend failing its pull", 30*time.Second, podIn(cs, "frontend", func(p *corev1.Pod) (bool, string) {
+		for _, s := range p.Status.ContainerStatuses {
+			if w := s.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff") {
+				return true, w.Reason
+			}
+		}
+		return false, ""
+	}))
+	require.NoError(t, err, "never stood in silently")
+
+	standIns.StandInUnserved()
+	_, err = await.Eventually(ctx, "frontend ready as a stand-in", 30*time.Second, podIn(cs, "frontend", func(p *corev1.Pod) (bool, string) {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return true, "ready"
+			}
+		}
+		return false, ""
+	}))
+	require.NoError(t, err)
+	events, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=frontend"})
+	require.NoError(t, err)
+	var said []string
+	for _, e := range events.Items {
+		said = append(said, e.Message)
+	}
+	all := strings.Join(said, "\n")
+	assert.Contains(t, all, "standInUnserved: true in rehearse.yaml", "the failed pull named the ways to provide it")
+	assert.Contains(t, all, `Container image "gcr.io/google-samples/gb-frontend:v5" is served by no registry here (`)
+	assert.Contains(t, all, "registry gcr.io is not mapped to a local registry")
+	assert.Contains(t, all, "the project stands in "+podruntime.UnservedPattern)
+}

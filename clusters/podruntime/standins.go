@@ -59,6 +59,40 @@ func (b StandInBehaviour) encode() string {
 type StandIns struct {
 	mu    sync.Mutex
 	rules []standInRule
+	// unserved: an image no registry here serves (its host unmapped, or
+	// no such repository or tag) is stood in rather than failing to pull.
+	unserved bool
+}
+
+// UnservedPattern is the pattern named as declaring an image stood in
+// because no registry served it (StandInUnserved).
+const UnservedPattern = "every image no registry here serves"
+
+// StandInUnserved stands in every image no registry here serves: its
+// host is not mapped, or the mapped registry has no such repository or
+// tag. The project chose it; the pod's events still say, for each image,
+// that it is a stand-in and why. An authentication failure is never
+// stood in: it is a configuration to fix.
+func (s *StandIns) StandInUnserved() {
+	s.mu.Lock()
+	s.unserved = true
+	s.mu.Unlock()
+}
+
+// Unserved says whether StandInUnserved was asked, and the behaviour an
+// unserved image then gets (the matching behaviours'; a later one wins).
+func (s *StandIns) Unserved(image string) (StandInBehaviour, bool) {
+	if s == nil {
+		return StandInBehaviour{}, false
+	}
+	s.mu.Lock()
+	on := s.unserved
+	s.mu.Unlock()
+	if !on {
+		return StandInBehaviour{}, false
+	}
+	_, b, _ := s.Match(image)
+	return b, true
 }
 
 type standInRule struct {
@@ -107,10 +141,10 @@ func (s *StandIns) SetBehaviour(pattern string, b StandInBehaviour) error {
 	return nil
 }
 
-// Reset forgets every declaration and behaviour.
+// Reset forgets every declaration and behaviour, and StandInUnserved.
 func (s *StandIns) Reset() {
 	s.mu.Lock()
-	s.rules = nil
+	s.rules, s.unserved = nil, false
 	s.mu.Unlock()
 }
 

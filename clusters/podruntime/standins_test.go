@@ -1,9 +1,12 @@
 package podruntime
 
 import (
+	"errors"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -81,4 +84,29 @@ func TestParseStandInShutdownDelay(t *testing.T) {
 	assert.Nil(t, b.ShutdownDelay, "unset means the default")
 	_, err = ParseStandInBehaviour([]byte(`shutdownDelay: soon`))
 	assert.ErrorContains(t, err, `shutdownDelay "soon"`)
+}
+
+func TestUnservedImagesAreStoodInOnlyWhenTheProjectSaysSo(t *testing.T) {
+	var s StandIns
+	_, ok := s.Unserved("gcr.io/google-samples/gb-frontend:v5")
+	assert.False(t, ok, "never silently")
+
+	s.StandInUnserved()
+	require.NoError(t, s.SetBehaviour("gcr.io/*", StandInBehaviour{ErrorRate: 0.1}))
+	b, ok := s.Unserved("gcr.io/google-samples/gb-frontend:v5")
+	assert.True(t, ok)
+	assert.Equal(t, 0.1, b.ErrorRate, "behaviours apply to unserved images too")
+	_, _, declared := s.Match("gcr.io/google-samples/gb-frontend:v5")
+	assert.False(t, declared, "an unserved image is still pulled first: a registry that has it wins")
+
+	s.Reset()
+	_, ok = s.Unserved("gcr.io/google-samples/gb-frontend:v5")
+	assert.False(t, ok, "the next scenario chooses again")
+}
+
+func TestNotServedIsAnUnmappedHostOrAMissingImageNeverALogin(t *testing.T) {
+	assert.True(t, notServed(&PullError{"gcr.io/x:v1", &UnmappedRegistryError{Registry: "gcr.io", Err: errors.New("no rule")}}))
+	assert.True(t, notServed(&PullError{"r.example.com/x:v1", &transport.Error{StatusCode: http.StatusNotFound}}))
+	assert.False(t, notServed(&PullError{"r.example.com/x:v1", &transport.Error{StatusCode: http.StatusUnauthorized}}), "a login to fix")
+	assert.False(t, notServed(&PullError{"r.example.com/x:v1", errors.New("connection refused")}), "a registry that is down")
 }

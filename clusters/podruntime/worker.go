@@ -268,6 +268,32 @@ func (w *worker) setWaiting(c *container, reason, msg string) {
 
 func ptr[T any](v T) *T { return &v }
 
+// podStandIn is why a container runs the stand-in: the pattern that
+// declared its image, and for an image no registry served, the pull's
+// error.
+type podStandIn struct {
+	pattern   string
+	behaviour StandInBehaviour
+	why       string
+}
+
+// standIn gives a container the stand-in instead of its image, and says
+// so in the pod's events: the image is not pulled.
+func (w *worker) standIn(c *container, s podStandIn) (*image, error) {
+	root := filepath.Join(w.r.opts.Dir, "stand-ins", string(w.pod.UID), c.spec.Name)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		w.r.event(w.pod, corev1.EventTypeWarning, "Failed", err.Error())
+		return nil, err
+	}
+	msg := fmt.Sprintf("Container image %q is not pulled: stand-in for %s (Rehearse's stand-in program; declared by %q)", c.spec.Image, c.spec.Image, s.pattern)
+	if s.why != "" {
+		msg = fmt.Sprintf("Container image %q is served by no registry here (%s): stand-in for %s (Rehearse's stand-in program; the project stands in %s)",
+			c.spec.Image, s.why, c.spec.Image, s.pattern)
+	}
+	w.r.event(w.pod, corev1.EventTypeNormal, "Pulled", msg)
+	return &image{ID: "rehearse.dev/stand-in/" + c.spec.Image, Root: root, StandIn: s.pattern, Behaviour: s.behaviour}, nil
+}
+
 // runContainer runs one container for as long as the pod and its restart
 // policy say. For an init container it returns once the container
 // completed (true) or failed for good (false, under restartPolicy Never).
@@ -277,15 +303,10 @@ func (w *worker) runContainer(c *container, init bool) bool {
 	for !w.stopping() {
 		if img == nil {
 			if pattern, behaviour, ok := w.r.opts.StandIns.Match(c.spec.Image); ok {
-				root := filepath.Join(w.r.opts.Dir, "stand-ins", string(w.pod.UID), c.spec.Name)
-				if err := os.MkdirAll(root, 0o755); err != nil {
-					w.r.event(w.pod, corev1.EventTypeWarning, "Failed", err.Error())
+				var err error
+				if img, err = w.standIn(c, podStandIn{pattern: pattern, behaviour: behaviour}); err != nil {
 					return false
 				}
-				img = &image{ID: "rehearse.dev/stand-in/" + c.spec.Image, Root: root, StandIn: pattern, Behaviour: behaviour}
-				// The image is not pulled: the pod's events say what runs instead.
-				w.r.event(w.pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf(
-					"Container image %q is not pulled: stand-in for %s (Rehearse's stand-in program; declared by %q)", c.spec.Image, c.spec.Image, pattern))
 			} else {
 				w.r.event(w.pod, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.spec.Image))
 				secrets := w.pullSecrets()
@@ -293,6 +314,13 @@ func (w *worker) runContainer(c *container, init bool) bool {
 				start := time.Now()
 				pulled, err := w.r.images.pull(ctx, c.spec.Image, secrets, w.r.opts.Credentials)
 				cancel()
+				if err != nil && notServed(err) {
+					if behaviour, ok := w.r.opts.StandIns.Unserved(c.spec.Image); ok {
+						if img, err = w.standIn(c, podStandIn{pattern: UnservedPattern, behaviour: behaviour, why: err.Error()}); err != nil {
+							return false
+						}
+					}
+				}
 				if err != nil {
 					if w.stopping() {
 						return false
@@ -313,8 +341,10 @@ func (w *worker) runContainer(c *container, init bool) bool {
 					pullBackoff = min(2*pullBackoff, maxBackoff)
 					continue
 				}
-				img = pulled
-				w.r.event(w.pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", c.spec.Image, time.Since(start).Round(time.Millisecond)))
+				if img == nil {
+					img = pulled
+					w.r.event(w.pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", c.spec.Image, time.Since(start).Round(time.Millisecond)))
+				}
 			}
 			w.mu.Lock()
 			c.status.ImageID = img.ID
@@ -394,9 +424,9 @@ func provideHint(image string) string {
 	if i := strings.LastIndexAny(image, ":@"); i > strings.LastIndex(image, "/") {
 		repo = image[:i]
 	}
-	return fmt.Sprintf("provide it in one of two ways: build it into a mapped local registry "+
-		"(Given the registry holds %q built from the folder \"...\"), or declare it stood in "+
-		"(Given images matching %q are stood in)", image, repo+"*")
+	return fmt.Sprintf("provide it in one of two ways: put it in a mapped local registry "+
+		"(Given the registry holds %q built from the folder \"...\", or from the image file \"...\"), or declare it stood in "+
+		"(Given images matching %q are stood in; or, for every image no registry serves, standInUnserved: true in rehearse.yaml)", image, repo+"*")
 }
 
 func (w *worker) pullSecrets() []*corev1.Secret {
