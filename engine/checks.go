@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -362,4 +363,20 @@ func (e *Engine) LabelledPodsReady(ns, selector string, n int) await.Check {
 		}
 		return await.Waiting("%d/%d ready", ready, len(pods))
 	}
+}
+
+// CheckManages says whether the application's resources (status.resources,
+// what Argo CD rendered from its source) are exactly want ("Kind/name"),
+// in any order.
+func CheckManages(a *Application, want []string) error {
+	var got []string
+	for _, r := range a.Status.Resources {
+		got = append(got, r.Kind+"/"+r.Name)
+	}
+	slices.Sort(got)
+	w := slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, w) {
+		return fmt.Errorf("application %s manages %v, want %v", a.Name, got, w)
+	}
+	return nil
 }

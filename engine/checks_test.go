@@ -97,3 +97,12 @@ func TestLatestRunIsTheNewestOfItsType(t *testing.T) {
 	r := AnalysisRun{Name: "r", Phase: "Failed", Message: "metric failed", Metrics: []MetricResult{{Name: "job", Phase: "Failed", Failed: 1, Measurements: []string{"Failed  exit 1"}}}}
 	assert.Equal(t, `r Failed "metric failed"; job: Failed "" (successful 0, failed 1, inconclusive 0, error 0) [Failed  exit 1]`, r.String())
 }
+
+func TestCheckManagesComparesKindAndName(t *testing.T) {
+	var a Application
+	a.Name = "shop"
+	a.Status.Resources = []ResourceStatus{{Kind: "Deployment", Name: "backend"}, {Kind: "Service", Name: "backend"}}
+	assert.NoError(t, CheckManages(&a, []string{"Service/backend", "Deployment/backend"}))
+	assert.ErrorContains(t, CheckManages(&a, []string{"Deployment/backend"}), "application shop manages [Deployment/backend Service/backend], want [Deployment/backend]")
+	assert.Error(t, CheckManages(&a, []string{"Deployment/backend", "Service/backend", "Deployment/experiment"}))
+}

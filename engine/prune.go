@@ -61,3 +61,28 @@ func PrunedLast(results []SyncResultAt, want []string) error {
 	}
 	return nil
 }
+
+// AppliedInOrder checks that the objects were applied (Synced) one after
+// another in this order: each one's first result comes after the previous
+// one's. Sync waves order a sync so; Argo CD's own order of kinds within a
+// wave (a ConfigMap before a Deployment) would not put a Deployment first.
+func AppliedInOrder(results []SyncResultAt, want []string) error {
+	first := map[string]SyncResultAt{}
+	for _, r := range results {
+		if _, seen := first[r.Object]; !seen && r.Status == "Synced" {
+			first[r.Object] = r
+		}
+	}
+	var prev SyncResultAt
+	for i, o := range want {
+		r, ok := first[o]
+		if !ok {
+			return fmt.Errorf("the controller logged no Synced result for %s (it logged %d results)", o, len(results))
+		}
+		if i > 0 && !r.Time.After(prev.Time) {
+			return fmt.Errorf("%s was applied at %s, not after %s (%s)", o, r.Time.Format("15:04:05.000000"), prev.Object, prev.Time.Format("15:04:05.000000"))
+		}
+		prev = r
+	}
+	return nil
+}

@@ -39,3 +39,21 @@ func TestPrunedLastReadsTheControllersResults(t *testing.T) {
 	onlyPrunes := SyncResults(lines[4:6], "prune-demo")
 	assert.ErrorContains(t, PrunedLast(onlyPrunes, []string{"ConfigMap/worker-config", "Deployment/worker"}), "applied nothing besides its prunes")
 }
+
+func TestAppliedInOrderFollowsEachObjectsFirstSync(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int, status, obj string) SyncResultAt {
+		return SyncResultAt{Time: t0.Add(time.Duration(ms) * time.Millisecond), Status: status, Object: obj}
+	}
+	waves := []SyncResultAt{at(0, "Synced", "Deployment/backend"), at(2100, "Synced", "ConfigMap/frontend-config"), at(2150, "Synced", "Deployment/frontend"),
+		at(9000, "Synced", "Deployment/backend")}
+	want := []string{"Deployment/backend", "ConfigMap/frontend-config", "Deployment/frontend"}
+	assert.NoError(t, AppliedInOrder(waves, want), "a later sync of an object does not count")
+	kindOrder := []SyncResultAt{at(0, "Synced", "ConfigMap/frontend-config"), at(10, "Synced", "Deployment/backend"), at(20, "Synced", "Deployment/frontend")}
+	assert.ErrorContains(t, AppliedInOrder(kindOrder, want), "ConfigMap/frontend-config was applied at", "one wave: kinds in Argo CD's order")
+	same := []SyncResultAt{at(0, "Synced", "Deployment/backend"), at(0, "Synced", "ConfigMap/frontend-config"), at(5, "Synced", "Deployment/frontend")}
+	assert.Error(t, AppliedInOrder(same, want), "at the same instant is not after")
+	assert.ErrorContains(t, AppliedInOrder(waves[:1], want), "no Synced result for ConfigMap/frontend-config")
+	failed := []SyncResultAt{at(0, "SyncFailed", "Deployment/backend")}
+	assert.ErrorContains(t, AppliedInOrder(failed, want[:1]), "no Synced result for Deployment/backend")
+}

@@ -54,6 +54,17 @@ func (w *World) applicationSteps() []StepDef {
 			Doc:     "Waits until no operation is running, asserts the last one Succeeded, and that each kind/name of the table (Deployment, Service, ConfigMap) in the destination namespace was written by Argo CD's controller (its field manager).",
 			Example: `And the last sync of "q-sign" applied:`,
 			Fn:      w.lastSyncApplied},
+		{Pattern: `^the application "([^"]*)" manages exactly:$`,
+			Doc: "The objects Argo CD rendered from the app's source (status.resources), table kind | name, are exactly these: what a " +
+				"directory's recurse, include and exclude, a chart's values or an overlay select, and nothing else.",
+			Example: "Then the application \"shop\" manages exactly:\n  | kind       | name    |\n  | Deployment | backend |",
+			Fn:      w.appManagesExactly},
+		{Pattern: `^the first sync of "([^"]*)" applied "([^"]*)" in this order$`,
+			Doc: "From the application controller's log since the scenario began: each object (kind/name, comma-separated) was first " +
+				"applied after the one before it. Sync waves order a sync so, each wave once the one before is healthy; without waves, " +
+				"Argo CD applies a wave's kinds in its own order (a ConfigMap before a Deployment).",
+			Example: `Then the first sync of "shop" applied "Deployment/backend, ConfigMap/frontend-config, Deployment/frontend" in this order`,
+			Fn:      w.appliedInOrder},
 		{Pattern: `^within (\d+)s the application "([^"]*)" has a "([^"]*)" condition containing "([^"]*)"$`,
 			Doc:     "Waits until Argo CD sets a condition of this type (ComparisonError, InvalidSpecError, SyncError, ...) whose message contains the text.",
 			Example: `Then within 30s the application "q-sign" has a "ComparisonError" condition containing "repository not found"`,
@@ -413,4 +424,32 @@ func (w *World) awaitApp(ctx context.Context, name, what string, d time.Duration
 		}
 	}
 	return err
+}
+
+func (w *World) appManagesExactly(ctx context.Context, name string, table *godog.Table) error {
+	rows, err := tableRows(table, "kind", "name")
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, r := range rows {
+		want = append(want, r["kind"]+"/"+r["name"])
+	}
+	_, app, err := w.liveApp(ctx, name)
+	if err != nil {
+		return err
+	}
+	return engine.CheckManages(app, want)
+}
+
+func (w *World) appliedInOrder(ctx context.Context, name, objects string) error {
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, o := range strings.Split(objects, ",") {
+		want = append(want, strings.TrimSpace(o))
+	}
+	return engine.AppliedInOrder(engine.SyncResults(e.LogLines("argocd-application-controller", w.started), name), want)
 }
