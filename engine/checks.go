@@ -33,6 +33,16 @@ func (e *Engine) RolloutPods(ctx context.Context, r *Rollout) ([]corev1.Pod, err
 	return pods.Items, nil
 }
 
+// rolloutWithPods reads a Rollout and its pods.
+func (e *Engine) rolloutWithPods(ctx context.Context, ns, name string) (*Rollout, []corev1.Pod, error) {
+	r, err := e.Rollout(ctx, ns, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	pods, err := e.RolloutPods(ctx, r)
+	return r, pods, err
+}
+
 // ImageTag is the tag of the pod's first container's image ("latest" when
 // it names none).
 func ImageTag(p *corev1.Pod) string {
@@ -85,11 +95,7 @@ func (e *Engine) RolloutPhase(ns, name, phase, text string) await.Check {
 func (e *Engine) CanaryAtStep(ns, name string, step int, want ...TagCount) await.Check {
 	var states []string
 	return func(ctx context.Context) await.Result {
-		r, err := e.Rollout(ctx, ns, name)
-		if err != nil {
-			return await.Waiting("%v", err)
-		}
-		pods, err := e.RolloutPods(ctx, r)
+		r, pods, err := e.rolloutWithPods(ctx, ns, name)
 		if err != nil {
 			return await.Waiting("%v", err)
 		}
@@ -124,11 +130,7 @@ func judgeCanaryStep(r *Rollout, ready map[string]int, step int, want []TagCount
 // ready and running tag.
 func (e *Engine) RolloutRunsOnly(ns, name, tag string, n int) await.Check {
 	return func(ctx context.Context) await.Result {
-		r, err := e.Rollout(ctx, ns, name)
-		if err != nil {
-			return await.Waiting("%v", err)
-		}
-		pods, err := e.RolloutPods(ctx, r)
+		_, pods, err := e.rolloutWithPods(ctx, ns, name)
 		if err != nil {
 			return await.Waiting("%v", err)
 		}
@@ -156,11 +158,7 @@ type BlueGreen struct {
 // fails at once on a canary Rollout.
 func (e *Engine) BlueGreenSets(ns, name string, want BlueGreen) await.Check {
 	return func(ctx context.Context) await.Result {
-		r, err := e.Rollout(ctx, ns, name)
-		if err != nil {
-			return await.Waiting("%v", err)
-		}
-		pods, err := e.RolloutPods(ctx, r)
+		r, pods, err := e.rolloutWithPods(ctx, ns, name)
 		if err != nil {
 			return await.Waiting("%v", err)
 		}

@@ -447,9 +447,6 @@ func (w *World) appliedInOrder(ctx context.Context, name, objects string) error 
 	if err != nil {
 		return err
 	}
-	var want []string
-	for _, o := range strings.Split(objects, ",") {
-		want = append(want, strings.TrimSpace(o))
-	}
+	want := commaList(objects)
 	return engine.AppliedInOrder(engine.SyncResults(e.LogLines("argocd-application-controller", w.started), name), want)
 }

@@ -316,12 +316,7 @@ func (w *World) appSetGenerated(ctx context.Context, seconds int, name, list str
 	if err != nil {
 		return err
 	}
-	var want []string
-	for _, a := range strings.Split(list, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			want = append(want, a)
-		}
-	}
+	want := commaList(list)
 	slices.Sort(want)
 	_, err = await.Eventually(ctx, fmt.Sprintf("ApplicationSet %s to generate %s", name, strings.Join(want, ", ")), time.Duration(seconds)*time.Second,
 		func(ctx context.Context) await.Result {

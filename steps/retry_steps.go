@@ -89,10 +89,7 @@ func (w *World) prunedLast(ctx context.Context, seconds int, name, objects strin
 	if err != nil {
 		return err
 	}
-	var want []string
-	for _, o := range strings.Split(objects, ",") {
-		want = append(want, strings.TrimSpace(o))
-	}
+	want := commaList(objects)
 	return engine.PrunedLast(engine.SyncResults(e.LogLines("argocd-application-controller", w.lastPush.at), name), want)
 }
 

@@ -297,3 +297,15 @@ func (w *World) rememberPush(at time.Time, repo, sha string) {
 		}
 	}
 }
+
+// commaList splits a step's "A, B, C" argument into its trimmed items,
+// empty ones left out.
+func commaList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
