@@ -904,12 +904,17 @@ func (w *worker) probeOnce(ctx context.Context, c *container, pr *corev1.Probe) 
 		w.mu.Lock()
 		img := c.img
 		w.mu.Unlock()
+		addr := net.JoinHostPort(w.podIP, strconv.Itoa(int(pr.GRPC.Port)))
 		if img == nil || img.StandIn == "" {
-			return false, "gRPC probes are run only against stand-ins by Rehearse's pod runtime"
+			service := ""
+			if pr.GRPC.Service != nil {
+				service = *pr.GRPC.Service
+			}
+			return grpcHealth(ctx, Dial, addr, service)
 		}
 		// The stand-in speaks HTTP, not gRPC health: that it accepts on the
 		// port is what it can show.
-		conn, err := Dial(ctx, "tcp", net.JoinHostPort(w.podIP, strconv.Itoa(int(pr.GRPC.Port))))
+		conn, err := Dial(ctx, "tcp", addr)
 		if err != nil {
 			return false, err.Error()
 		}
