@@ -2,6 +2,7 @@ package podruntime_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -170,7 +171,8 @@ func TestStandInsScriptsAndInitContainers(t *testing.T) {
 		return false, ""
 	}))
 	require.NoError(t, err)
-	assert.Contains(t, res.Saw, `build it into a mapped local registry (Given the registry holds "gcr.io/acme/app:2" built from the folder "..."), or declare it stood in (Given images matching "gcr.io/acme/app*" are stood in)`)
+	assert.Contains(t, res.Saw, `provide it in a mapped local registry (Given the registry holds "gcr.io/acme/app:2" built from the folder "...", or from the image file "..."), `+
+		`or declare it stood in (Given images matching "gcr.io/acme/app*" are stood in; or, for every image no registry serves, standInUnserved: true in rehearse.yaml)`)
 }
 
 // An image no registry serves fails its pull, naming the ways to provide
@@ -227,4 +229,79 @@ func TestUnservedImagesAreStoodInOnlyOnceTheProjectSaysSo(t *testing.T) {
 	assert.Contains(t, all, `Container image "gcr.io/google-samples/gb-frontend:v5" is served by no registry here (`)
 	assert.Contains(t, all, "registry gcr.io is not mapped to a local registry")
 	assert.Contains(t, all, "the project stands in "+podruntime.UnservedPattern)
+}
+
+// A startup probe holds the readiness and liveness probes back until it
+// succeeds, and restarts a container that fails it, as the kubelet does.
+func TestStartupProbesGateReadinessAndRestartOnFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane and builds rehearse-container")
+	}
+	ctx := context.Background()
+	helper, err := podruntime.BuildHelper(ctx, &binaries.Cache{Root: t.TempDir()})
+	require.NoError(t, err)
+	standIns := &podruntime.StandIns{}
+	require.NoError(t, standIns.Declare("docker.io/*"))
+	p, err := kwok.New(kwok.WithPodRuntime(podruntime.Options{StandIns: standIns, Helper: helper,
+		PullBackoff: time.Second, CrashBackoff: time.Second}))
+	require.NoError(t, err)
+	c, err := p.Create(ctx, "startup")
+	require.NoError(t, err)
+	defer c.Delete(ctx)
+	cs, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	pods := cs.CoreV1().Pods("default")
+	// Inside the container's own filesystem, where its probes look too.
+	marker := "/tmp/started"
+	probe := func(script string, failures int32) *corev1.Probe {
+		return &corev1.Probe{PeriodSeconds: 1, FailureThreshold: failures,
+			ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", script}}}}
+	}
+
+	slow := script("app", "busybox", "sleep 2; touch "+marker+"; sleep 60")
+	slow.StartupProbe = probe("test -f "+marker, 30)
+	slow.ReadinessProbe = probe("true", 1)
+	start := time.Now()
+	_, err = pods.Create(ctx, plainPod("slow", corev1.RestartPolicyAlways, nil, slow), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "slow running, not started", 20*time.Second, podIn(cs, "slow", func(p *corev1.Pod) (bool, string) {
+		for _, s := range p.Status.ContainerStatuses {
+			if s.State.Running != nil && s.Started != nil && !*s.Started && !s.Ready {
+				return true, "running, not started"
+			}
+		}
+		return false, ""
+	}))
+	require.NoError(t, err, "running but not started: readiness waits for the startup probe")
+	_, err = await.Eventually(ctx, "slow started and ready", 20*time.Second, podIn(cs, "slow", func(p *corev1.Pod) (bool, string) {
+		for _, s := range p.Status.ContainerStatuses {
+			if s.Started != nil && *s.Started && s.Ready {
+				return true, "started and ready"
+			}
+		}
+		return false, ""
+	}))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, time.Since(start), 2*time.Second, "not ready before its program said it had started")
+
+	never := script("app", "busybox", "sleep 60")
+	never.StartupProbe = probe("exit 1", 2)
+	_, err = pods.Create(ctx, plainPod("never", corev1.RestartPolicyAlways, nil, never), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "never restarted by its startup probe", 30*time.Second, podIn(cs, "never", func(p *corev1.Pod) (bool, string) {
+		for _, s := range p.Status.ContainerStatuses {
+			if s.RestartCount >= 1 && !s.Ready {
+				return true, fmt.Sprintf("%d restarts", s.RestartCount)
+			}
+		}
+		return false, ""
+	}))
+	require.NoError(t, err)
+	events, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=never"})
+	require.NoError(t, err)
+	var said []string
+	for _, e := range events.Items {
+		said = append(said, e.Message)
+	}
+	assert.Contains(t, strings.Join(said, "\n"), "Container app failed startup probe, will be restarted")
 }

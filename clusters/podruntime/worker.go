@@ -281,7 +281,8 @@ type podStandIn struct {
 // so in the pod's events: the image is not pulled.
 func (w *worker) standIn(c *container, s podStandIn) (*image, error) {
 	root := filepath.Join(w.r.opts.Dir, "stand-ins", string(w.pod.UID), c.spec.Name)
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	// An empty filesystem but for /tmp, which scripts expect.
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o1777); err != nil {
 		w.r.event(w.pod, corev1.EventTypeWarning, "Failed", err.Error())
 		return nil, err
 	}
@@ -418,13 +419,13 @@ func (w *worker) runContainer(c *container, init bool) bool {
 	return false
 }
 
-// provideHint names the two ways to give a pod an image Rehearse cannot pull.
+// provideHint names the ways to give a pod an image Rehearse cannot pull.
 func provideHint(image string) string {
 	repo := image
 	if i := strings.LastIndexAny(image, ":@"); i > strings.LastIndex(image, "/") {
 		repo = image[:i]
 	}
-	return fmt.Sprintf("provide it in one of two ways: put it in a mapped local registry "+
+	return fmt.Sprintf("provide it in a mapped local registry "+
 		"(Given the registry holds %q built from the folder \"...\", or from the image file \"...\"), or declare it stood in "+
 		"(Given images matching %q are stood in; or, for every image no registry serves, standInUnserved: true in rehearse.yaml)", image, repo+"*")
 }
@@ -472,9 +473,11 @@ func (w *worker) startProcess(c *container, img *image) (*proc.Process, error) {
 	c.successes, c.failures = 0, 0
 	c.status.ContainerID = fmt.Sprintf("rehearse://%d", p.Pid())
 	c.status.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}
-	c.status.Started = ptr(true)
+	// With a startup probe the container has started, and may be ready,
+	// only once that probe succeeds (probeLoop).
+	c.status.Started = ptr(c.spec.StartupProbe == nil)
 	// Without a readiness probe a running container is ready.
-	c.status.Ready = c.spec.ReadinessProbe == nil
+	c.status.Ready = c.spec.ReadinessProbe == nil && c.spec.StartupProbe == nil
 	w.mu.Unlock()
 	w.changed()
 	return p, nil
@@ -742,8 +745,16 @@ func (w *worker) valueFrom(ctx context.Context, src *corev1.EnvVarSource) (strin
 	return "", fmt.Errorf("this kind of valueFrom is not supported by Rehearse's pod runtime")
 }
 
-// probeLoop runs the readiness and liveness probes while p lives.
+// probeLoop runs the startup probe, then the readiness and liveness
+// probes, while p lives. As with the kubelet, readiness and liveness wait
+// for the startup probe to succeed, and a startup probe that fails its
+// threshold restarts the container.
 func (w *worker) probeLoop(ctx context.Context, c *container, p *proc.Process) {
+	if sp := c.spec.StartupProbe; sp != nil {
+		if !w.startup(ctx, c, p, sp) {
+			return
+		}
+	}
 	var wg sync.WaitGroup
 	if rp := c.spec.ReadinessProbe; rp != nil {
 		wg.Add(1)
@@ -793,6 +804,38 @@ func (w *worker) probeLoop(ctx context.Context, c *container, p *proc.Process) {
 		}()
 	}
 	wg.Wait()
+}
+
+// startup runs the startup probe until it succeeds (true: the container
+// has started) or fails its threshold (false: the container is stopped,
+// to be restarted as its pod's policy says).
+func (w *worker) startup(ctx context.Context, c *container, p *proc.Process, sp *corev1.Probe) bool {
+	sctx, done := context.WithCancel(ctx)
+	defer done()
+	started, failures := false, 0
+	w.runProbe(sctx, c, sp, func(ok bool, msg string) {
+		if ok {
+			started = true
+			done()
+			return
+		}
+		failures++
+		w.r.event(w.pod, corev1.EventTypeWarning, "Unhealthy", "Startup probe failed: "+msg)
+		if failures >= threshold(sp.FailureThreshold) {
+			w.r.event(w.pod, corev1.EventTypeNormal, "Killing", fmt.Sprintf("Container %s failed startup probe, will be restarted", c.spec.Name))
+			go p.Stop(30 * time.Second)
+			done()
+		}
+	})
+	if !started {
+		return false
+	}
+	w.mu.Lock()
+	c.status.Started = ptr(true)
+	c.status.Ready = c.spec.ReadinessProbe == nil
+	w.mu.Unlock()
+	w.changed()
+	return true
 }
 
 func threshold(n int32) int {

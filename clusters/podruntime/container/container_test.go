@@ -228,3 +228,22 @@ func TestStandInDrainsOnSIGTERM(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.Less(t, time.Since(start), 400*time.Millisecond, "no drain with a delay of 0")
 }
+
+// Redirections, test -f, globs and the utilities see one filesystem, the
+// container's: a file a script writes to /tmp is the one it reads back,
+// inside the image's root, never the machine's /tmp. /dev stays the
+// machine's.
+func TestShellSeesTheContainersFiles(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "tmp"), 0o755))
+	flag := "/tmp/rehearse-shell-test-" + strconv.Itoa(os.Getpid())
+	code, out, errOut := sh(t, map[string]string{"REHEARSE_IMAGE_ROOT": root},
+		"-c", `echo ready > `+flag+` && test -f `+flag+` && cat `+flag+` && echo quiet > /dev/null && for f in /tmp/rehearse-shell-test-*; do echo "$f"; done; touch /tmp/second; [ -e /tmp/second ] && echo touched`)
+	assert.Equal(t, 0, code, errOut)
+	assert.Equal(t, "ready\n"+flag+"\ntouched\n", out)
+	b, err := os.ReadFile(filepath.Join(root, flag))
+	require.NoError(t, err, "written inside the image's root")
+	assert.Equal(t, "ready\n", string(b))
+	_, err = os.Stat(flag)
+	assert.True(t, os.IsNotExist(err), "the machine's /tmp is left alone")
+}

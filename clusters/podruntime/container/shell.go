@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -86,6 +87,17 @@ func runShell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		interp.Dir(dir),
 		interp.Params(append([]string{"--"}, params...)...),
 		interp.ExecHandlers(imageOrUtility),
+		// Redirections, test -f and globs see the container's files, as
+		// the utilities do: one filesystem, the image's.
+		interp.OpenHandler(func(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+			return interp.DefaultOpenHandler()(ctx, resolve(interp.HandlerCtx(ctx), path), flag, perm)
+		}),
+		interp.StatHandler(func(ctx context.Context, name string, followSymlinks bool) (fs.FileInfo, error) {
+			return interp.DefaultStatHandler()(ctx, resolve(interp.HandlerCtx(ctx), name), followSymlinks)
+		}),
+		interp.ReadDirHandler2(func(ctx context.Context, path string) ([]fs.DirEntry, error) {
+			return interp.DefaultReadDirHandler2()(ctx, resolve(interp.HandlerCtx(ctx), path))
+		}),
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "sh: %v\n", err)
@@ -344,10 +356,18 @@ func utilRm(_ context.Context, hc interp.HandlerContext, args []string) error {
 // directory, absolute ones inside the image's root when there is one, so
 // that a script never writes over the host's files.
 func resolve(hc interp.HandlerContext, p string) string {
+	if p == "" {
+		return p
+	}
 	if !filepath.IsAbs(p) {
 		return filepath.Join(hc.Dir, p)
 	}
-	if root := hc.Env.Get("REHEARSE_IMAGE_ROOT").String(); root != "" {
+	// Devices and the process table are the machine's, as a container's
+	// are the node's: /dev/null, /dev/stdout, /proc/self.
+	if p == "/dev" || strings.HasPrefix(p, "/dev/") || p == "/proc" || strings.HasPrefix(p, "/proc/") {
+		return p
+	}
+	if root := hc.Env.Get("REHEARSE_IMAGE_ROOT").String(); root != "" && !strings.HasPrefix(p, root+string(filepath.Separator)) && p != root {
 		return filepath.Join(root, p)
 	}
 	return p
