@@ -47,6 +47,27 @@ func podIn(cs kubernetes.Interface, name string, ok func(*corev1.Pod) (bool, str
 	}
 }
 
+// podReady passes a pod whose Ready condition is true.
+func podReady(p *corev1.Pod) (bool, string) {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return true, "ready"
+		}
+	}
+	return false, ""
+}
+
+// eventsOf is every event message of the default namespace's pod, one a line.
+func eventsOf(t *testing.T, cs kubernetes.Interface, pod string) string {
+	events, err := cs.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + pod})
+	require.NoError(t, err)
+	var said []string
+	for _, e := range events.Items {
+		said = append(said, e.Message)
+	}
+	return strings.Join(said, "\n")
+}
+
 func TestStandInsScriptsAndInitContainers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a control plane and builds rehearse-container")
@@ -76,14 +97,7 @@ func TestStandInsScriptsAndInitContainers(t *testing.T) {
 	_, err = pods.Create(ctx, plainPod("web", corev1.RestartPolicyAlways,
 		[]corev1.Container{script("migrate", "busybox:1.36", `echo "$GREETING from init"; sleep 0.2`)}, web), metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, err = await.Eventually(ctx, "web ready", 30*time.Second, podIn(cs, "web", func(p *corev1.Pod) (bool, string) {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				return true, "ready"
-			}
-		}
-		return false, ""
-	}))
+	_, err = await.Eventually(ctx, "web ready", 30*time.Second, podIn(cs, "web", podReady))
 	require.NoError(t, err)
 	pod, err := pods.Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
@@ -103,13 +117,8 @@ func TestStandInsScriptsAndInitContainers(t *testing.T) {
 		assert.Contains(t, string(body), "stand-in for nginx:1.27, version 1.27, pod web")
 	}
 	assert.Equal(t, map[int]int{200: 2, 500: 2}, codes, "the tag's declared 50% error rate")
-	events, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=web"})
-	require.NoError(t, err)
-	var said []string
-	for _, e := range events.Items {
-		said = append(said, e.Message)
-	}
-	assert.Contains(t, strings.Join(said, "\n"), `stand-in for nginx:1.27 (Rehearse's stand-in program; declared by "docker.io/*")`)
+	said := eventsOf(t, cs, "web")
+	assert.Contains(t, said, `stand-in for nginx:1.27 (Rehearse's stand-in program; declared by "docker.io/*")`)
 
 	// An exec probe that is a shell script runs with the container's own
 	// environment: the pod is Ready only if it sees GREETING.
@@ -118,14 +127,7 @@ func TestStandInsScriptsAndInitContainers(t *testing.T) {
 		Exec: &corev1.ExecAction{Command: []string{"sh", "-c", `test "$GREETING" = hello`}}}}
 	_, err = pods.Create(ctx, plainPod("probed", corev1.RestartPolicyAlways, nil, probed), metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, err = await.Eventually(ctx, "probed ready", 30*time.Second, podIn(cs, "probed", func(p *corev1.Pod) (bool, string) {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				return true, "ready"
-			}
-		}
-		return false, ""
-	}))
+	_, err = await.Eventually(ctx, "probed ready", 30*time.Second, podIn(cs, "probed", podReady))
 	require.NoError(t, err)
 
 	// Scripts decide by their exit code: a Job-like pod succeeds or fails.
@@ -209,22 +211,9 @@ func TestUnservedImagesAreStoodInOnlyOnceTheProjectSaysSo(t *testing.T) {
 	require.NoError(t, err, "never stood in silently")
 
 	standIns.StandInUnserved()
-	_, err = await.Eventually(ctx, "frontend ready as a stand-in", 30*time.Second, podIn(cs, "frontend", func(p *corev1.Pod) (bool, string) {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				return true, "ready"
-			}
-		}
-		return false, ""
-	}))
+	_, err = await.Eventually(ctx, "frontend ready as a stand-in", 30*time.Second, podIn(cs, "frontend", podReady))
 	require.NoError(t, err)
-	events, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=frontend"})
-	require.NoError(t, err)
-	var said []string
-	for _, e := range events.Items {
-		said = append(said, e.Message)
-	}
-	all := strings.Join(said, "\n")
+	all := eventsOf(t, cs, "frontend")
 	assert.Contains(t, all, "standInUnserved: true in rehearse.yaml", "the failed pull named the ways to provide it")
 	assert.Contains(t, all, `Container image "gcr.io/google-samples/gb-frontend:v5" is served by no registry here (`)
 	assert.Contains(t, all, "registry gcr.io is not mapped to a local registry")
@@ -297,11 +286,6 @@ func TestStartupProbesGateReadinessAndRestartOnFailure(t *testing.T) {
 		return false, ""
 	}))
 	require.NoError(t, err)
-	events, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=never"})
-	require.NoError(t, err)
-	var said []string
-	for _, e := range events.Items {
-		said = append(said, e.Message)
-	}
-	assert.Contains(t, strings.Join(said, "\n"), "Container app failed startup probe, will be restarted")
+	said := eventsOf(t, cs, "never")
+	assert.Contains(t, said, "Container app failed startup probe, will be restarted")
 }
