@@ -16,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/engine"
@@ -496,8 +495,6 @@ func (w *World) prometheusEmpty(ctx context.Context) error {
 	w.observe(sequence.Prometheus, sequence.Prometheus, "fault: every query answers an empty result")
 	return nil
 }
-
-func (w *World) dynamic() dynamic.Interface { return w.env.Engine().Dynamic() }
 
 func (w *World) kubectlApply(ctx context.Context, file, repo, ns string) error {
 	e, err := w.engine(ctx)

@@ -47,6 +47,24 @@ func podIn(cs kubernetes.Interface, name string, ok func(*corev1.Pod) (bool, str
 	}
 }
 
+// standInCluster starts a control plane whose pod runtime has
+// rehearse-container and the stand-in table, with one-second back-offs;
+// it is deleted when the test ends.
+func standInCluster(t *testing.T, standIns *podruntime.StandIns, name string) kubernetes.Interface {
+	ctx := context.Background()
+	helper, err := podruntime.BuildHelper(ctx, &binaries.Cache{Root: t.TempDir()})
+	require.NoError(t, err)
+	p, err := kwok.New(kwok.WithPodRuntime(podruntime.Options{StandIns: standIns, Helper: helper,
+		PullBackoff: time.Second, CrashBackoff: time.Second}))
+	require.NoError(t, err)
+	c, err := p.Create(ctx, name)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Delete(context.Background()) })
+	cs, err := kubernetes.NewForConfig(c.RESTConfig())
+	require.NoError(t, err)
+	return cs
+}
+
 // podReady passes a pod whose Ready condition is true.
 func podReady(p *corev1.Pod) (bool, string) {
 	for _, c := range p.Status.Conditions {
@@ -73,19 +91,10 @@ func TestStandInsScriptsAndInitContainers(t *testing.T) {
 		t.Skip("starts a control plane and builds rehearse-container")
 	}
 	ctx := context.Background()
-	helper, err := podruntime.BuildHelper(ctx, &binaries.Cache{Root: t.TempDir()})
-	require.NoError(t, err)
 	standIns := &podruntime.StandIns{}
 	require.NoError(t, standIns.Declare("docker.io/*"))
 	require.NoError(t, standIns.SetBehaviour("nginx:1.27", podruntime.StandInBehaviour{ErrorRate: 0.5}))
-	p, err := kwok.New(kwok.WithPodRuntime(podruntime.Options{StandIns: standIns, Helper: helper,
-		PullBackoff: time.Second, CrashBackoff: time.Second}))
-	require.NoError(t, err)
-	c, err := p.Create(ctx, "standins")
-	require.NoError(t, err)
-	defer c.Delete(ctx)
-	cs, err := kubernetes.NewForConfig(c.RESTConfig())
-	require.NoError(t, err)
+	cs := standInCluster(t, standIns, "standins")
 	pods := cs.CoreV1().Pods("default")
 
 	// A stood-in web server: ready through its probes, answering as the image.
@@ -94,7 +103,7 @@ func TestStandInsScriptsAndInitContainers(t *testing.T) {
 			HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}}},
 		LivenessProbe: &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
 			Exec: &corev1.ExecAction{Command: []string{"nginx", "-t"}}}}}
-	_, err = pods.Create(ctx, plainPod("web", corev1.RestartPolicyAlways,
+	_, err := pods.Create(ctx, plainPod("web", corev1.RestartPolicyAlways,
 		[]corev1.Container{script("migrate", "busybox:1.36", `echo "$GREETING from init"; sleep 0.2`)}, web), metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = await.Eventually(ctx, "web ready", 30*time.Second, podIn(cs, "web", podReady))
@@ -185,20 +194,11 @@ func TestUnservedImagesAreStoodInOnlyOnceTheProjectSaysSo(t *testing.T) {
 		t.Skip("starts a control plane and builds rehearse-container")
 	}
 	ctx := context.Background()
-	helper, err := podruntime.BuildHelper(ctx, &binaries.Cache{Root: t.TempDir()})
-	require.NoError(t, err)
 	standIns := &podruntime.StandIns{}
-	p, err := kwok.New(kwok.WithPodRuntime(podruntime.Options{StandIns: standIns, Helper: helper,
-		PullBackoff: time.Second, CrashBackoff: time.Second}))
-	require.NoError(t, err)
-	c, err := p.Create(ctx, "unserved")
-	require.NoError(t, err)
-	defer c.Delete(ctx)
-	cs, err := kubernetes.NewForConfig(c.RESTConfig())
-	require.NoError(t, err)
+	cs := standInCluster(t, standIns, "unserved")
 
 	web := corev1.Container{Name: "web", Image: "gcr.io/google-samples/gb-frontend:v5", Ports: []corev1.ContainerPort{{ContainerPort: 80}}}
-	_, err = cs.CoreV1().Pods("default").Create(ctx, plainPod("frontend", corev1.RestartPolicyAlways, nil, web), metav1.CreateOptions{})
+	_, err := cs.CoreV1().Pods("default").Create(ctx, plainPod("frontend", corev1.RestartPolicyAlways, nil, web), metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = await.Eventually(ctx, "frontend failing its pull", 30*time.Second, podIn(cs, "frontend", func(p *corev1.Pod) (bool, string) {
 		for _, s := range p.Status.ContainerStatuses {
@@ -227,18 +227,9 @@ func TestStartupProbesGateReadinessAndRestartOnFailure(t *testing.T) {
 		t.Skip("starts a control plane and builds rehearse-container")
 	}
 	ctx := context.Background()
-	helper, err := podruntime.BuildHelper(ctx, &binaries.Cache{Root: t.TempDir()})
-	require.NoError(t, err)
 	standIns := &podruntime.StandIns{}
 	require.NoError(t, standIns.Declare("docker.io/*"))
-	p, err := kwok.New(kwok.WithPodRuntime(podruntime.Options{StandIns: standIns, Helper: helper,
-		PullBackoff: time.Second, CrashBackoff: time.Second}))
-	require.NoError(t, err)
-	c, err := p.Create(ctx, "startup")
-	require.NoError(t, err)
-	defer c.Delete(ctx)
-	cs, err := kubernetes.NewForConfig(c.RESTConfig())
-	require.NoError(t, err)
+	cs := standInCluster(t, standIns, "startup")
 	pods := cs.CoreV1().Pods("default")
 	// Inside the container's own filesystem, where its probes look too.
 	marker := "/tmp/started"
@@ -251,7 +242,7 @@ func TestStartupProbesGateReadinessAndRestartOnFailure(t *testing.T) {
 	slow.StartupProbe = probe("test -f "+marker, 30)
 	slow.ReadinessProbe = probe("true", 1)
 	start := time.Now()
-	_, err = pods.Create(ctx, plainPod("slow", corev1.RestartPolicyAlways, nil, slow), metav1.CreateOptions{})
+	_, err := pods.Create(ctx, plainPod("slow", corev1.RestartPolicyAlways, nil, slow), metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = await.Eventually(ctx, "slow running, not started", 20*time.Second, podIn(cs, "slow", func(p *corev1.Pod) (bool, string) {
 		for _, s := range p.Status.ContainerStatuses {
