@@ -139,6 +139,14 @@ func TestStandInsScriptsAndInitContainers(t *testing.T) {
 	_, err = await.Eventually(ctx, "probed ready", 30*time.Second, podIn(cs, "probed", podReady))
 	require.NoError(t, err)
 
+	// A gRPC readiness probe asks the stand-in's health service.
+	rpc := corev1.Container{Name: "rpc", Image: "docker.io/acme/rpc:3", ReadinessProbe: &corev1.Probe{PeriodSeconds: 1,
+		ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9090, Service: ptr.To("acme.Orders")}}}}
+	_, err = pods.Create(ctx, plainPod("rpc", corev1.RestartPolicyAlways, nil, rpc), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "rpc ready", 30*time.Second, podIn(cs, "rpc", podReady))
+	require.NoError(t, err)
+
 	// Scripts decide by their exit code: a Job-like pod succeeds or fails.
 	_, err = pods.Create(ctx, plainPod("job-ok", corev1.RestartPolicyNever, nil,
 		script("run", "busybox", `for i in $(seq 3); do echo step $i; done; exit 0`)), metav1.CreateOptions{})
@@ -279,4 +287,73 @@ func TestStartupProbesGateReadinessAndRestartOnFailure(t *testing.T) {
 	require.NoError(t, err)
 	said := eventsOf(t, cs, "never")
 	assert.Contains(t, said, "Container app failed startup probe, will be restarted")
+}
+
+// Scripts from a ConfigMap volume run, as sh FILE or as the command (by
+// their #! line), sourcing each other and sharing an emptyDir between an
+// init container and the container; the exit code decides. A ConfigMap
+// that does not exist keeps the container from starting, said by name.
+func TestScriptsFromVolumesRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane and builds rehearse-container")
+	}
+	ctx := context.Background()
+	standIns := &podruntime.StandIns{}
+	require.NoError(t, standIns.Declare("docker.io/*"))
+	cs := standInCluster(t, standIns, "volumes")
+	_, err := cs.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "scripts"},
+		Data: map[string]string{
+			"lib.sh":     "say() { echo \"[$1] $2\"; }\n",
+			"migrate.sh": "#!/bin/sh\n. /opt/scripts/lib.sh\nsay migrate \"to $TARGET\"\necho \"$TARGET\" > /work/schema\nexit \"${FAIL:-0}\"\n",
+			"check.sh":   "test \"$(cat /work/schema)\" = v7 && echo schema v7\n",
+		}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	volumes := []corev1.Volume{
+		{Name: "scripts", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "scripts"}, DefaultMode: ptr.To[int32](0o755)}}},
+		{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	mounts := []corev1.VolumeMount{{Name: "scripts", MountPath: "/opt/scripts"}, {Name: "work", MountPath: "/work"}}
+	job := func(name, fail string) *corev1.Pod {
+		migrate := corev1.Container{Name: "migrate", Image: "busybox:1.36", Command: []string{"/opt/scripts/migrate.sh"},
+			Env: []corev1.EnvVar{{Name: "TARGET", Value: "v7"}, {Name: "FAIL", Value: fail}}, VolumeMounts: mounts}
+		check := corev1.Container{Name: "check", Image: "busybox:1.36", Command: []string{"sh", "/opt/scripts/check.sh"}, VolumeMounts: mounts}
+		p := plainPod(name, corev1.RestartPolicyNever, []corev1.Container{migrate}, check)
+		p.Spec.Volumes = volumes
+		return p
+	}
+	pods := cs.CoreV1().Pods("default")
+	_, err = pods.Create(ctx, job("migrate-ok", "0"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, job("migrate-fails", "4"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "migrate-ok Succeeded", 30*time.Second, podIn(cs, "migrate-ok", func(p *corev1.Pod) (bool, string) {
+		return p.Status.Phase == corev1.PodSucceeded, string(p.Status.Phase)
+	}))
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "migrate-fails Failed by its init container's exit 4", 30*time.Second, podIn(cs, "migrate-fails", func(p *corev1.Pod) (bool, string) {
+		if p.Status.Phase != corev1.PodFailed || len(p.Status.InitContainerStatuses) == 0 || p.Status.InitContainerStatuses[0].State.Terminated == nil {
+			return false, ""
+		}
+		return p.Status.InitContainerStatuses[0].State.Terminated.ExitCode == 4, "exit 4"
+	}))
+	require.NoError(t, err)
+	fails, err := pods.Get(ctx, "migrate-fails", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, fails.Status.InitContainerStatuses[0].State.Terminated.Message, "[migrate] to v7", "the script's own log, lib.sh sourced")
+
+	missing := job("no-configmap", "0")
+	missing.Spec.Volumes[0].ConfigMap.Name = "absent"
+	_, err = pods.Create(ctx, missing, metav1.CreateOptions{})
+	require.NoError(t, err)
+	res, err := await.Eventually(ctx, "no-configmap waits for its volume", 30*time.Second, podIn(cs, "no-configmap", func(p *corev1.Pod) (bool, string) {
+		for _, s := range p.Status.InitContainerStatuses {
+			if w := s.State.Waiting; w != nil && w.Reason == "CreateContainerConfigError" {
+				return true, w.Message
+			}
+		}
+		return false, ""
+	}))
+	require.NoError(t, err)
+	assert.Contains(t, res.Saw, `configmap "absent" not found`)
 }

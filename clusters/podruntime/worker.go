@@ -55,7 +55,8 @@ type container struct {
 	status    corev1.ContainerStatus
 	proc      *proc.Process
 	img       *image
-	env       []string // the running process's environment, for exec probes
+	env       []string          // the running process's environment, for exec probes
+	mounts    map[string]string // its volume mounts: mount path -> host path
 	successes int
 	failures  int
 }
@@ -448,12 +449,21 @@ func (w *worker) startProcess(c *container, img *image) (*proc.Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	argv, path, dir, err := w.commandLine(c.spec.Name, c.spec.Command, c.spec.Args, c.spec.WorkingDir, img)
+	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
+	mounts, err := w.mounts(ctx, c)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	if len(mounts) > 0 {
+		env = append(env, MountsEnv+"="+encodeMounts(mounts))
+	}
+	argv, path, dir, err := w.commandLine(c.spec.Name, c.spec.Command, c.spec.Args, c.spec.WorkingDir, img, mounts)
 	if err != nil {
 		return nil, err
 	}
 	w.mu.Lock()
-	c.env = env
+	c.env, c.mounts = env, mounts
 	w.mu.Unlock()
 	if img.StandIn != "" && path == w.r.opts.Helper && len(argv) > 1 && argv[1] == "stand-in" {
 		env = append(env, "REHEARSE_STAND_IN_IMAGE="+c.spec.Image,
@@ -488,10 +498,11 @@ var shells = map[string]bool{"sh": true, "bash": true, "ash": true, "dash": true
 
 // commandLine is what runs for a container (or an exec probe): argv as the
 // program sees it, the host path of the program and the directory it
-// starts in. A stood-in image runs the stand-in; a shell script (sh -c, or
-// sh FILE) runs in rehearse-container's shell, whatever the image has; any
-// other command is the image's own program.
-func (w *worker) commandLine(container string, command, args []string, workingDir string, img *image) (argv []string, path, dir string, err error) {
+// starts in. A stood-in image runs the stand-in; a shell script (sh -c,
+// sh FILE, or a file starting with #!/bin/sh run as the command) runs in
+// rehearse-container's shell, whatever the image has; any other command
+// is the image's own program. Paths under a volume mount are the volume's.
+func (w *worker) commandLine(container string, command, args []string, workingDir string, img *image, mounts map[string]string) (argv []string, path, dir string, err error) {
 	argv = append(append([]string{}, img.Config.Entrypoint...), img.Config.Cmd...)
 	if len(command) > 0 {
 		argv = append(append([]string{}, command...), args...)
@@ -502,12 +513,23 @@ func (w *worker) commandLine(container string, command, args []string, workingDi
 	if dir == "" {
 		dir = img.Config.WorkingDir
 	}
-	dir = filepath.Join(img.Root, dir)
-	if sh, ok := shellArgs(argv, img.Root); ok {
+	if host, ok := mountedPath(mounts, filepath.Join("/", dir)); ok {
+		dir = host
+	} else {
+		dir = filepath.Join(img.Root, dir)
+	}
+	if sh, ok := shellArgs(argv, img.Root, mounts); ok {
 		if w.r.opts.Helper == "" {
 			return nil, "", "", fmt.Errorf("container %s: %s runs in Rehearse's shell, which this runtime was not given (podruntime.Options.Helper)", container, argv[0])
 		}
 		return append([]string{HelperName, "sh"}, sh...), w.r.opts.Helper, dir, nil
+	}
+	// A script from a volume (a ConfigMap's, say) run as the command runs
+	// whatever the image, stood in or not.
+	if len(argv) > 0 && filepath.IsAbs(argv[0]) && w.r.opts.Helper != "" {
+		if host, ok := mountedPath(mounts, argv[0]); ok && shellScript(host) {
+			return append([]string{HelperName, "sh", host}, argv[1:]...), w.r.opts.Helper, dir, nil
+		}
 	}
 	if img.StandIn != "" {
 		if w.r.opts.Helper == "" {
@@ -536,15 +558,53 @@ func (w *worker) commandLine(container string, command, args []string, workingDi
 		}
 	}
 	path = filepath.Join(img.Root, prog)
+	if host, ok := mountedPath(mounts, prog); ok {
+		path = host
+	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, "", "", fmt.Errorf("container %s: executable %s not found in image %s", container, prog, img.ID)
+	}
+	// A shell script run as a program: its #! line names a shell, which
+	// is Rehearse's shell here (the machine's /bin/sh would see the
+	// machine's files).
+	if shellScript(path) {
+		if w.r.opts.Helper == "" {
+			return nil, "", "", fmt.Errorf("container %s: %s is a shell script, which runs in Rehearse's shell, which this runtime was not given (podruntime.Options.Helper)", container, prog)
+		}
+		return append([]string{HelperName, "sh", path}, argv[1:]...), w.r.opts.Helper, dir, nil
 	}
 	return argv, path, dir, nil
 }
 
+// shellScript says whether the file starts with a #! line naming a shell.
+func shellScript(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 128)
+	n, _ := f.Read(head)
+	line, _, _ := strings.Cut(string(head[:n]), "\n")
+	interp, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return false
+	}
+	fields := strings.Fields(interp)
+	if len(fields) == 0 {
+		return false
+	}
+	prog := fields[0]
+	if filepath.Base(prog) == "env" && len(fields) > 1 {
+		prog = fields[1]
+	}
+	return shells[filepath.Base(prog)]
+}
+
 // shellArgs turns "sh -c SCRIPT ...", "sh -ec SCRIPT" or "sh FILE ..." into
-// rehearse-container sh's arguments (a script file is inside the image).
-func shellArgs(argv []string, root string) ([]string, bool) {
+// rehearse-container sh's arguments (a script file is inside the image, or
+// in a volume mounted there).
+func shellArgs(argv []string, root string, mounts map[string]string) ([]string, bool) {
 	if len(argv) < 2 || !shells[filepath.Base(argv[0])] {
 		return nil, false
 	}
@@ -559,7 +619,9 @@ func shellArgs(argv []string, root string) ([]string, bool) {
 		return append([]string{"-c", script}, argv[3:]...), true
 	case !strings.HasPrefix(flag, "-"):
 		file := flag
-		if filepath.IsAbs(file) {
+		if host, ok := mountedPath(mounts, file); ok && filepath.IsAbs(file) {
+			file = host
+		} else if filepath.IsAbs(file) {
 			file = filepath.Join(root, file)
 		}
 		return append([]string{file}, argv[2:]...), true
@@ -944,25 +1006,13 @@ func (w *worker) probeOnce(ctx context.Context, c *container, pr *corev1.Probe) 
 	case pr.Exec != nil:
 		return w.execProbe(ctx, c, pr.Exec.Command)
 	case pr.GRPC != nil:
-		w.mu.Lock()
-		img := c.img
-		w.mu.Unlock()
-		addr := net.JoinHostPort(w.podIP, strconv.Itoa(int(pr.GRPC.Port)))
-		if img == nil || img.StandIn == "" {
-			service := ""
-			if pr.GRPC.Service != nil {
-				service = *pr.GRPC.Service
-			}
-			return grpcHealth(ctx, Dial, addr, service)
+		// Real images and stand-ins alike: a stand-in serves the gRPC
+		// health service on every port.
+		service := ""
+		if pr.GRPC.Service != nil {
+			service = *pr.GRPC.Service
 		}
-		// The stand-in speaks HTTP, not gRPC health: that it accepts on the
-		// port is what it can show.
-		conn, err := Dial(ctx, "tcp", addr)
-		if err != nil {
-			return false, err.Error()
-		}
-		conn.Close()
-		return true, ""
+		return grpcHealth(ctx, Dial, net.JoinHostPort(w.podIP, strconv.Itoa(int(pr.GRPC.Port))), service)
 	}
 	return false, "the probe has no handler (httpGet, tcpSocket, exec or grpc)"
 }
@@ -973,15 +1023,15 @@ func (w *worker) probeOnce(ctx context.Context, c *container, pr *corev1.Probe) 
 // pass, as its HTTP ones do.
 func (w *worker) execProbe(ctx context.Context, c *container, command []string) (bool, string) {
 	w.mu.Lock()
-	img, env := c.img, c.env
+	img, env, mounts := c.img, c.env, c.mounts
 	w.mu.Unlock()
 	if img == nil {
 		return false, "the container has no image yet"
 	}
-	if _, isShell := shellArgs(command, img.Root); img.StandIn != "" && !isShell {
+	if _, isShell := shellArgs(command, img.Root, mounts); img.StandIn != "" && !isShell {
 		return true, ""
 	}
-	argv, path, dir, err := w.commandLine(c.spec.Name, command, nil, c.spec.WorkingDir, img)
+	argv, path, dir, err := w.commandLine(c.spec.Name, command, nil, c.spec.WorkingDir, img, mounts)
 	if err != nil {
 		return false, err.Error()
 	}

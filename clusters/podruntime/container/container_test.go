@@ -15,7 +15,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 )
+
+// TestMain lets the test binary stand for rehearse-container when the
+// shell runs a script as a program (it runs itself as "sh FILE").
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "sh" {
+		os.Exit(runShell(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
 
 func sh(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
@@ -246,4 +260,69 @@ func TestShellSeesTheContainersFiles(t *testing.T) {
 	assert.Equal(t, "ready\n", string(b))
 	_, err = os.Stat(flag)
 	assert.True(t, os.IsNotExist(err), "the machine's /tmp is left alone")
+}
+
+// A volume mounted into the container (a ConfigMap's scripts, an emptyDir)
+// is where the script's paths under the mount lead: sourcing, running and
+// writing there, also after a cd, while other paths stay in the image.
+func TestShellSeesTheContainersVolumes(t *testing.T) {
+	root := t.TempDir()
+	scripts := t.TempDir()
+	scratch := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "tmp"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(scripts, "lib.sh"), []byte("greet() { echo \"hello $1\"; }\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(scripts, "tool.sh"), []byte("#!/bin/sh\necho tool ran\n"), 0o755))
+	mounts := `{"/etc/scripts":"` + scripts + `","/var/scratch":"` + scratch + `"}`
+	code, out, errOut := sh(t, map[string]string{"REHEARSE_IMAGE_ROOT": root, "REHEARSE_MOUNTS": mounts},
+		"-c", `. /etc/scripts/lib.sh && greet volume && /etc/scripts/tool.sh && cd /var/scratch && echo kept > note && cat /var/scratch/note && touch /tmp/image-side`)
+	assert.Equal(t, 0, code, errOut)
+	assert.Equal(t, "hello volume\ntool ran\nkept\n", out)
+	b, err := os.ReadFile(filepath.Join(scratch, "note"))
+	require.NoError(t, err, "written into the emptyDir behind /var/scratch, relative to the cd")
+	assert.Equal(t, "kept\n", string(b))
+	_, err = os.Stat(filepath.Join(root, "tmp", "image-side"))
+	assert.NoError(t, err, "a path outside the mounts stays in the image")
+
+	code, _, errOut = sh(t, map[string]string{"REHEARSE_IMAGE_ROOT": root, "REHEARSE_MOUNTS": mounts}, "-c", `. /etc/scripts/missing.sh`)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, errOut, "missing.sh")
+}
+
+// A stand-in answers the gRPC health service the kubelet's grpc probes ask
+// (asked here by grpc-go's own client), on the same port as its HTTP, and
+// says NOT_SERVING when declared not ready.
+func TestStandInAnswersGRPCHealth(t *testing.T) {
+	for _, c := range []struct {
+		notReady bool
+		want     healthpb.HealthCheckResponse_ServingStatus
+	}{{false, healthpb.HealthCheckResponse_SERVING}, {true, healthpb.HealthCheckResponse_NOT_SERVING}} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := ln.Addr().String()
+		ln.Close()
+		stop := make(chan os.Signal)
+		done := make(chan error, 1)
+		go func() {
+			done <- runStandIn(standInConfig{Address: "127.0.0.1", Image: "acme/api:2", Ports: []int{ln.Addr().(*net.TCPAddr).Port},
+				Behaviour: Behaviour{NotReady: c.notReady}}, stop)
+		}()
+		conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		require.NoError(t, err)
+		var resp *healthpb.HealthCheckResponse
+		require.Eventually(t, func() bool {
+			resp, err = healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{Service: "acme.Api"})
+			return err == nil
+		}, 5*time.Second, 20*time.Millisecond, "last error: %v", err)
+		assert.Equal(t, c.want, resp.GetStatus())
+		_, err = healthpb.NewHealthClient(conn).List(t.Context(), &healthpb.HealthListRequest{})
+		assert.Equal(t, codes.Unimplemented, status.Code(err), "%v", err)
+		conn.Close()
+
+		res, err := http.Get("http://" + addr + "/")
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, "2", res.Header.Get("X-Version"), "HTTP/1 on the same port")
+		close(stop)
+		require.NoError(t, <-done)
+	}
 }

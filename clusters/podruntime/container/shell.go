@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +88,14 @@ func runShell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		interp.Dir(dir),
 		interp.Params(append([]string{"--"}, params...)...),
 		interp.ExecHandlers(imageOrUtility),
+		// cd checks its directory on the machine's filesystem itself: give
+		// it the host path of the container's directory.
+		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) {
+			if len(args) > 1 && args[0] == "cd" && args[1] != "-" {
+				args[1] = resolve(interp.HandlerCtx(ctx), args[1])
+			}
+			return args, nil
+		}),
 		// Redirections, test -f and globs see the container's files, as
 		// the utilities do: one filesystem, the image's.
 		interp.OpenHandler(func(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
@@ -124,6 +133,15 @@ func imageOrUtility(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 	return func(ctx context.Context, args []string) error {
 		hc := interp.HandlerCtx(ctx)
 		if path, ok := inImage(hc, args[0]); ok {
+			// A shell script's #! names a shell: this one, not the
+			// machine's, which would see the machine's files.
+			if isShellScript(path) {
+				self, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				return next(ctx, append([]string{self, "sh", path}, args[1:]...))
+			}
 			return next(ctx, append([]string{path}, args[1:]...))
 		}
 		if u, ok := utilities[args[0]]; ok {
@@ -153,12 +171,7 @@ func inImage(hc interp.HandlerContext, cmd string) (string, bool) {
 		return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 	}
 	if strings.Contains(cmd, "/") {
-		p := cmd
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(hc.Dir, p)
-		} else {
-			p = filepath.Join(root, p)
-		}
+		p := resolve(hc, cmd)
 		return p, executable(p)
 	}
 	path := hc.Env.Get("PATH").String()
@@ -360,15 +373,83 @@ func resolve(hc interp.HandlerContext, p string) string {
 		return p
 	}
 	if !filepath.IsAbs(p) {
-		return filepath.Join(hc.Dir, p)
+		// After a cd the shell's directory is a container path.
+		p = filepath.Join(hc.Dir, p)
 	}
 	// Devices and the process table are the machine's, as a container's
 	// are the node's: /dev/null, /dev/stdout, /proc/self.
 	if p == "/dev" || strings.HasPrefix(p, "/dev/") || p == "/proc" || strings.HasPrefix(p, "/proc/") {
 		return p
 	}
+	mounts := mountsOf(hc)
+	for _, host := range mounts {
+		if p == host || strings.HasPrefix(p, host+string(filepath.Separator)) {
+			return p // already the host path of a volume ($0 of a mounted script)
+		}
+	}
+	if host, ok := mounted(mounts, p); ok {
+		return host
+	}
 	if root := hc.Env.Get("REHEARSE_IMAGE_ROOT").String(); root != "" && !strings.HasPrefix(p, root+string(filepath.Separator)) && p != root {
 		return filepath.Join(root, p)
 	}
 	return p
+}
+
+// isShellScript says whether the file starts with a #! line naming a
+// shell (sh, bash, ash, dash; directly or through env).
+func isShellScript(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 128)
+	n, _ := f.Read(head)
+	line, _, _ := strings.Cut(string(head[:n]), "\n")
+	rest, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return false
+	}
+	fields := strings.Fields(rest)
+	if len(fields) > 1 && filepath.Base(fields[0]) == "env" {
+		fields = fields[1:]
+	}
+	if len(fields) == 0 {
+		return false
+	}
+	switch filepath.Base(fields[0]) {
+	case "sh", "bash", "ash", "dash":
+		return true
+	}
+	return false
+}
+
+// mountsOf reads the container's volume mounts (mount path -> host path)
+// the pod runtime gives in REHEARSE_MOUNTS.
+func mountsOf(hc interp.HandlerContext) map[string]string {
+	raw := hc.Env.Get("REHEARSE_MOUNTS").String()
+	if raw == "" {
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil
+	}
+	return m
+}
+
+// mounted maps a container path under a mount to the host path behind the
+// longest mount holding it.
+func mounted(mounts map[string]string, p string) (string, bool) {
+	best := ""
+	for m := range mounts {
+		if (p == m || strings.HasPrefix(p, m+"/") || m == "/") && len(m) > len(best) {
+			best = m
+		}
+	}
+	if best == "" {
+		return "", false
+	}
+	return filepath.Join(mounts[best], strings.TrimPrefix(p, best)), true
 }

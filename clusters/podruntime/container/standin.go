@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -129,6 +131,10 @@ func newStandIn(cfg standInConfig) *standIn {
 }
 
 func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+		s.serveGRPC(w, r)
+		return
+	}
 	if r.URL.Path == "/metrics" {
 		promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 		return
@@ -173,6 +179,39 @@ func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.dur.WithLabelValues(c).Observe(time.Since(start).Seconds())
 }
 
+// serveGRPC answers the standard gRPC health service (grpc.health.v1),
+// which the kubelet's grpc probes ask: SERVING, or NOT_SERVING while the
+// stand-in is declared not ready or drains. Any other method is
+// UNIMPLEMENTED: a stand-in has no service of its own. The messages are
+// written by hand (a length-prefixed frame holding one enum field) so the
+// stand-in program needs no gRPC library.
+func (s *standIn) serveGRPC(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/grpc")
+	w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+	_, _ = io.Copy(io.Discard, r.Body)
+	if r.URL.Path != "/grpc.health.v1.Health/Check" {
+		w.WriteHeader(http.StatusOK)
+		w.Header().Set("Grpc-Status", "12") // UNIMPLEMENTED
+		w.Header().Set("Grpc-Message", "stand-in for "+s.cfg.Image+" serves only grpc.health.v1.Health/Check, not "+r.URL.Path)
+		return
+	}
+	s.mu.Lock()
+	draining := s.draining
+	s.mu.Unlock()
+	status := byte(1) // SERVING
+	if draining || s.cfg.Behaviour.NotReady {
+		status = 2 // NOT_SERVING
+	}
+	// HealthCheckResponse{status}: field 1, varint.
+	msg := []byte{0x08, status}
+	frame := make([]byte, 5, 5+len(msg))
+	binary.BigEndian.PutUint32(frame[1:], uint32(len(msg)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(frame, msg...))
+	w.Header().Set("Grpc-Status", "0")
+	w.Header().Set("Grpc-Message", "")
+}
+
 // fail decides whether this request is one of the declared errors.
 func (s *standIn) fail() bool {
 	s.mu.Lock()
@@ -192,6 +231,11 @@ func runStandIn(cfg standInConfig, stop <-chan os.Signal) error {
 	}
 	s := newStandIn(cfg)
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	// gRPC probes speak HTTP/2 without TLS (prior knowledge) on the same
+	// ports as the users' HTTP/1.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	errs := make(chan error, len(cfg.Ports))
 	for _, p := range cfg.Ports {
 		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Address, strconv.Itoa(p)))
