@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -324,6 +326,42 @@ func (e *Engine) DeploymentRunsOnly(ns, name, tag string) await.Check {
 		}
 		return await.Waiting("%s", saw)
 	}
+}
+
+// DeploymentAtReplicas passes once the Deployment's spec.replicas is n
+// and, with ready, n pods exist and are ready (a drift reverted and
+// settled).
+func (e *Engine) DeploymentAtReplicas(ns, name string, n int, ready bool) await.Check {
+	return func(ctx context.Context) await.Result {
+		d, err := e.kube.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return await.Waiting("%v", err)
+		}
+		return judgeReplicas(d, n, ready)
+	}
+}
+
+func judgeReplicas(d *appsv1.Deployment, n int, ready bool) await.Result {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	saw := fmt.Sprintf("spec.replicas=%d ready=%d", want, d.Status.ReadyReplicas)
+	if int(want) == n && (!ready || (int(d.Status.ReadyReplicas) == n && int(d.Status.Replicas) == n)) {
+		return await.Passed("%s", saw)
+	}
+	return await.Waiting("%s", saw)
+}
+
+// ScaleDeployment sets the Deployment's replicas through its scale
+// subresource, as kubectl scale does (field manager kubectl), so that
+// Argo CD sees a manual change.
+func (e *Engine) ScaleDeployment(ctx context.Context, ns, name string, replicas int) error {
+	scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: int32(replicas)}}
+	if _, err := e.kube.AppsV1().Deployments(ns).UpdateScale(ctx, name, scale, metav1.UpdateOptions{FieldManager: "kubectl"}); err != nil {
+		return fmt.Errorf("scaling deployment %s/%s to %d: %w", ns, name, replicas, err)
+	}
+	return nil
 }
 
 // LabelledPods lists the live pods (not being deleted) matching a label

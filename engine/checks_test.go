@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -105,4 +106,26 @@ func TestCheckManagesComparesKindAndName(t *testing.T) {
 	assert.NoError(t, CheckManages(&a, []string{"Service/backend", "Deployment/backend"}))
 	assert.ErrorContains(t, CheckManages(&a, []string{"Deployment/backend"}), "application shop manages [Deployment/backend Service/backend], want [Deployment/backend]")
 	assert.Error(t, CheckManages(&a, []string{"Deployment/backend", "Service/backend", "Deployment/experiment"}))
+}
+
+func TestJudgeReplicas(t *testing.T) {
+	dep := func(spec, replicas, ready int32) *appsv1.Deployment {
+		return &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &spec},
+			Status: appsv1.DeploymentStatus{Replicas: replicas, ReadyReplicas: ready}}
+	}
+	for _, c := range []struct {
+		d     *appsv1.Deployment
+		n     int
+		ready bool
+		want  await.State
+	}{
+		{dep(3, 5, 5), 3, false, await.Pass},   // spec reverted, pods still going
+		{dep(3, 5, 5), 3, true, await.Pending}, // not settled yet
+		{dep(3, 3, 3), 3, true, await.Pass},
+		{dep(5, 5, 5), 3, false, await.Pending}, // still drifted
+		{dep(3, 3, 2), 3, true, await.Pending},
+	} {
+		got := judgeReplicas(c.d, c.n, c.ready)
+		assert.Equal(t, c.want, got.State, "%+v want %d ready=%v: %s", c.d.Status, c.n, c.ready, got.Saw)
+	}
 }

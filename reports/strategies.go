@@ -63,6 +63,17 @@ func (r StrategyRow) RunningRatio() float64 {
 	return float64(r.PeakRunningPods) / float64(r.SteadyPods)
 }
 
+// SeedStrategyNamed is the seed document's row for a strategy (any case)
+// and its place in the table (from 1); nil and 0 if the table has none.
+func SeedStrategyNamed(markdown []byte, strategy string) (*SeedStrategy, int) {
+	for i, seed := range ParseSeedStrategies(markdown) {
+		if strings.EqualFold(seed.Strategy, strategy) {
+			return &seed, i + 1
+		}
+	}
+	return nil, 0
+}
+
 // ParseSeedStrategies reads the seed document's markdown table whose header
 // starts with "| Strategy |".
 func ParseSeedStrategies(markdown []byte) []SeedStrategy {

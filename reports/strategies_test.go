@@ -18,6 +18,14 @@ func TestParseSeedStrategies(t *testing.T) {
 	require.Equal(t, "Recreate", got[3].Strategy)
 	require.Equal(t, "yes", got[3].Downtime)
 	require.Empty(t, ParseSeedStrategies([]byte("no table here\n| a | b |\n")))
+
+	seed, order := SeedStrategyNamed(b, "blue-green")
+	require.NotNil(t, seed)
+	assert.Equal(t, "Blue-Green", seed.Strategy)
+	assert.Equal(t, 2, order)
+	seed, order = SeedStrategyNamed(b, "shadow")
+	assert.Nil(t, seed)
+	assert.Zero(t, order)
 }
 
 // "no downtime" also means no long stretch without an answer: a gap of

@@ -149,22 +149,7 @@ func (w *World) exactlyThenNoMore(ctx context.Context, what string, count, polls
 	if err != nil {
 		return err
 	}
-	check := func(hold bool) await.Check {
-		return func(context.Context) await.Result {
-			n, saw := observe()
-			switch {
-			case n == count:
-				return await.Passed("%s", saw)
-			case n > count || hold:
-				return await.Failed("%s", saw)
-			}
-			return await.Waiting("%s", saw)
-		}
-	}
-	if _, err := await.Eventually(ctx, fmt.Sprintf("%d %s", count, what), 30*time.Second, check(false)); err != nil {
-		return err
-	}
-	_, err = await.Consistently(ctx, "no further "+what, time.Duration(polls)*e.PollInterval(), check(true))
+	err = await.Settles(ctx, what, count, 30*time.Second, time.Duration(polls)*e.PollInterval(), observe)
 	if err != nil {
 		return fmt.Errorf("%w\nargocd-notifications log:\n%s", err, e.Logs("argocd-notifications", 30))
 	}

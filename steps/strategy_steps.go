@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rehearse/rehearse/clusters/podwatch"
@@ -47,22 +46,6 @@ func (w *World) onlyUsers() (*traffic.Generator, string, error) {
 	return nil, "", nil
 }
 
-// settledAt is when the requests from then on were all answered by version:
-// the send time of the first request of the final unbroken run.
-func settledAt(records []traffic.Record, version string) (time.Time, bool) {
-	at, ok := time.Time{}, false
-	for _, r := range records {
-		if r.OK() && r.Version == version {
-			if !ok {
-				at, ok = r.At, true
-			}
-		} else {
-			ok = false
-		}
-	}
-	return at, ok
-}
-
 func (w *World) measureRollout(ctx context.Context, version, strategy string) error {
 	g, svc, err := w.onlyUsers()
 	if err != nil {
@@ -75,7 +58,7 @@ func (w *World) measureRollout(ctx context.Context, version, strategy string) er
 	now := settledUntil()
 	records := g.Records(push)
 	s := traffic.Summarize(records, push, now)
-	settled, ok := settledAt(records, version)
+	settled, ok := traffic.SettledAt(records, version)
 	if !ok {
 		return fmt.Errorf("the users' requests to %s do not all reach %s yet: %s", svc, version, s)
 	}
@@ -89,11 +72,7 @@ func (w *World) measureRollout(ctx context.Context, version, strategy string) er
 		SteadyPods: podwatch.Alive(pods, push), PeakPods: podwatch.Peak(pods, push, time.Now()), PeakRunningPods: podwatch.PeakRunning(pods, push, time.Now()),
 		RolloutSeconds: settled.Sub(push).Seconds()}
 	if b, err := os.ReadFile(filepath.Join(w.featureDir, SeedDocument)); err == nil {
-		for i, seed := range reports.ParseSeedStrategies(b) {
-			if strings.EqualFold(seed.Strategy, strategy) {
-				row.Seed, row.Order = &seed, i+1
-			}
-		}
+		row.Seed, row.Order = reports.SeedStrategyNamed(b, strategy)
 	}
 	if row.Seed == nil {
 		return fmt.Errorf("%q is not a strategy of the seed's table (%s)", strategy, filepath.Join(w.featureDir, SeedDocument))
@@ -114,7 +93,7 @@ func (w *World) measureRollback(ctx context.Context, version string) error {
 	}
 	push := w.lastPush.at
 	records := g.Records(push)
-	settled, ok := settledAt(records, version)
+	settled, ok := traffic.SettledAt(records, version)
 	if !ok {
 		return fmt.Errorf("the users' requests to %s do not all reach %s yet", svc, version)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -183,28 +182,9 @@ func (w *World) pushChange(ctx context.Context, message, repo, branch string, ed
 	if err != nil {
 		return err
 	}
-	from := "main"
-	if _, err := s.Head(repo, branch); err == nil {
-		from = branch // an existing branch is edited where it is
-	}
-	ws, err := workspace.Clone(s.RepoURL(repo), from, developerUser, w.passwords[developerUser])
+	_, headErr := s.Head(repo, branch)
+	sha, err := workspace.PushChange(s.RepoURL(repo), branch, headErr == nil, developerUser, w.passwords[developerUser], message, edit)
 	if err != nil {
-		return err
-	}
-	defer ws.Close()
-	if branch != from {
-		if err := ws.Checkout(branch, true); err != nil {
-			return err
-		}
-	}
-	if err := edit(ws); err != nil {
-		return err
-	}
-	sha, err := ws.Commit(message)
-	if err != nil {
-		return err
-	}
-	if err := ws.Push(branch); err != nil {
 		return err
 	}
 	w.lastPush = pushEvent{at: time.Now(), repo: repo, sha: sha}
@@ -503,9 +483,8 @@ func (w *World) scaleDeployment(ctx context.Context, name, ns string, replicas i
 	if err != nil {
 		return err
 	}
-	scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: int32(replicas)}}
 	start := time.Now()
-	_, err = e.Kube().AppsV1().Deployments(ns).UpdateScale(ctx, name, scale, metav1.UpdateOptions{FieldManager: "kubectl"})
+	err = e.ScaleDeployment(ctx, ns, name, replicas)
 	if err == nil {
 		w.observeAt(start, sequence.Operator, sequence.Kubernetes, fmt.Sprintf("kubectl scale deployment %s --replicas=%d", name, replicas))
 		w.observe(sequence.Kubernetes, sequence.Kubernetes, fmt.Sprintf("scale deployment %s to %d replicas", name, replicas))
@@ -520,17 +499,7 @@ func (w *World) backToReplicas(ctx context.Context, seconds int, name, ns string
 		return err
 	}
 	_, err = await.Eventually(ctx, fmt.Sprintf("deployment %s/%s back to %d replicas", ns, name, replicas), time.Duration(seconds)*time.Second,
-		func(ctx context.Context) await.Result {
-			d, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return await.Waiting("%v", err)
-			}
-			saw := fmt.Sprintf("spec.replicas=%d ready=%d", *d.Spec.Replicas, d.Status.ReadyReplicas)
-			if int(*d.Spec.Replicas) == replicas && int(d.Status.ReadyReplicas) == replicas && int(d.Status.Replicas) == replicas {
-				return await.Passed("%s", saw)
-			}
-			return await.Waiting("%s", saw)
-		})
+		e.DeploymentAtReplicas(ns, name, replicas, true))
 	if err == nil {
 		w.observe(sequence.ArgoCD, sequence.Operator, fmt.Sprintf("← manual change reverted: replicas back to %d", replicas))
 	}
@@ -586,22 +555,12 @@ func (w *World) healBackoff(ctx context.Context, name, ns string, replicas, n in
 		if err := w.scaleDeployment(ctx, name, ns, replicas); err != nil {
 			return err
 		}
-		var took time.Duration
 		_, err := await.Eventually(ctx, fmt.Sprintf("drift %d of %s/%s reverted to %d", i, ns, name, desired), expected+15*time.Second,
-			func(ctx context.Context) await.Result {
-				dep, err := e.Kube().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-				if err != nil {
-					return await.Waiting("%v", err)
-				}
-				if int(*dep.Spec.Replicas) == desired {
-					took = time.Since(start)
-					return await.Passed("reverted after %s", took)
-				}
-				return await.Waiting("spec.replicas=%d", *dep.Spec.Replicas)
-			})
+			e.DeploymentAtReplicas(ns, name, desired, false))
 		if err != nil {
 			return err
 		}
+		took := time.Since(start)
 		report = append(report, fmt.Sprintf("drift %d reverted after %s (backoff %s)", i, took.Round(10*time.Millisecond), expected))
 		if err := backoff.CheckRevert(i, took); err != nil {
 			return fmt.Errorf("%w: %s", err, strings.Join(report, "; "))

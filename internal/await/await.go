@@ -119,3 +119,27 @@ func poll(ctx context.Context, what string, d, every time.Duration, check Check,
 		}
 	}
 }
+
+// Settles waits up to within for count to reach want, then requires it to
+// stay at want for hold: for what arrives once and must not repeat (a
+// notification per revision). A count above want fails at once; each
+// observation's description is what a failure says it saw last.
+func Settles(ctx context.Context, what string, want int, within, hold time.Duration, count func() (int, string)) error {
+	check := func(holding bool) Check {
+		return func(context.Context) Result {
+			n, saw := count()
+			switch {
+			case n == want:
+				return Passed("%s", saw)
+			case n > want || holding:
+				return Failed("%s", saw)
+			}
+			return Waiting("%s", saw)
+		}
+	}
+	if _, err := Eventually(ctx, fmt.Sprintf("%d %s", want, what), within, check(false)); err != nil {
+		return err
+	}
+	_, err := Consistently(ctx, "no further "+what, hold, check(true))
+	return err
+}

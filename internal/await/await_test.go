@@ -3,6 +3,7 @@ package await
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,4 +57,30 @@ func TestConsistentlyHoldsForTheDuration(t *testing.T) {
 	_, err := Consistently(context.Background(), "stays synced", 300*time.Millisecond, func(context.Context) Result { return Passed("Synced") })
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
+}
+
+func TestSettlesReachesThenHolds(t *testing.T) {
+	ctx := context.Background()
+	n := 0
+	rising := func() (int, string) {
+		if n < 2 {
+			n++
+		}
+		return n, fmt.Sprintf("%d seen", n)
+	}
+	require.NoError(t, Settles(ctx, "mails", 2, time.Second, 300*time.Millisecond, rising))
+
+	n = 0
+	err := Settles(ctx, "mails", 1, time.Second, 300*time.Millisecond, rising)
+	require.Error(t, err, "a second one arriving while holding fails")
+	assert.Contains(t, err.Error(), "no further mails")
+	assert.Contains(t, err.Error(), "2 seen")
+
+	err = Settles(ctx, "mails", 3, 300*time.Millisecond, time.Second, func() (int, string) { return 1, "1 seen" })
+	require.Error(t, err, "never reaching the count fails")
+	assert.Contains(t, err.Error(), "3 mails")
+
+	err = Settles(ctx, "mails", 1, time.Second, time.Second, func() (int, string) { return 4, "4 seen" })
+	require.Error(t, err, "too many fails at once")
+	assert.Contains(t, err.Error(), "4 seen")
 }
