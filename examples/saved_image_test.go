@@ -38,7 +38,7 @@ func TestSavedImageProject(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "images"), 0o755))
 	ctx := context.Background()
 	image := func(version string) v1.Image {
-		img, err := ci.BuildGoFolder(ctx, filepath.Join(dir, "app"), version)
+		img, err := ci.BuildGoFolder(ctx, filepath.Join(dir, "app"), version, nil)
 		require.NoError(t, err)
 		cfg, err := img.ConfigFile()
 		require.NoError(t, err)

@@ -14,9 +14,9 @@ Feature: The whole CI/CD pipeline (seed flow 1)
     And the seed's Harbor "192.168.0.11:30800" is served by the local registry
     And the registry has the private project "qsign-prod"
     And the registry refuses to serve images with "High" or worse vulnerabilities from "qsign-prod"
-    And the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture
-    And the Git server hosts "root/q-sign" from the "q-sign" fixture
-    And the Git server hosts "root/q-sign-app" from the "q-sign-app" fixture
+    And the registry holds "qsign-prod/app:v1.0.0" built from the folder "../fixtures/repos/q-sign-app"
+    And the Git server hosts "root/q-sign" from the folder "../fixtures/repos/q-sign"
+    And the Git server hosts "root/q-sign-app" from the folder "../fixtures/repos/q-sign-app"
     And Jenkins builds "root/q-sign-app" on every push to "main"
     And Argo CD has repository credentials for "http://192.168.0.11:7780/"
 
@@ -68,7 +68,7 @@ Feature: The whole CI/CD pipeline (seed flow 1)
     And the Git server sends push webhooks to Argo CD
     And the admin applies the Application "applications/q-sign-auto.yaml"
     And within 30s the application "q-sign" is "Synced" and "Healthy"
-    When the developer pushes release "v1.0.4" of "root/q-sign-app" with behaviour:
+    When the developer pushes release "v1.0.4" of "root/q-sign-app" with its "behaviour.json" reading:
       """
       {"ready": false, "errorRate": 0, "latency": "0s"}
       """

@@ -10,8 +10,8 @@ Feature: Creating the Argo CD Application (seed flow 2)
     Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
     And the seed's Harbor "192.168.0.11:30800" is served by the local registry
     And the registry has the private project "qsign-prod"
-    And the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture
-    And the Git server hosts "root/q-sign" from the "q-sign" fixture
+    And the registry holds "qsign-prod/app:v1.0.0" built from the folder "../fixtures/repos/q-sign-app"
+    And the Git server hosts "root/q-sign" from the folder "../fixtures/repos/q-sign"
     And Argo CD has repository credentials for "http://192.168.0.11:7780/"
 
   Scenario: The admin creates the q-sign Application and it becomes Synced and Healthy
@@ -177,7 +177,7 @@ Feature: Creating the Argo CD Application (seed flow 2)
     And the namespace "q-sign-broken-chart" was not created
 
   Scenario: A malformed Rollout manifest is reported with its file and line, and nothing is applied
-    Given the Git server hosts "root/q-sign-rollouts" from the "q-sign-rollouts" fixture
+    Given the Git server hosts "root/q-sign-rollouts" from the folder "../fixtures/repos/q-sign-rollouts"
     And the developer pushes a commit to branch "malformed" of "root/q-sign-rollouts" that replaces "canary/rollout.yaml" with:
       """
       apiVersion: argoproj.io/v1alpha1

@@ -11,11 +11,11 @@ Feature: Rolling back to a previous version (seed flow 5)
     Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
     And the seed's Harbor "192.168.0.11:30800" is served by the local registry
     And the registry has the private project "qsign-prod"
-    And the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture
-    And the registry holds "qsign-prod/app:v1.0.1" built from the "q-sign-app" fixture
-    And the registry holds "qsign-prod/app:v1.0.2" built from the "q-sign-app" fixture
-    And the registry holds "qsign-prod/app:v1.0.3" built from the "q-sign-app" fixture
-    And the Git server hosts "root/q-sign" from the "q-sign" fixture
+    And the registry holds "qsign-prod/app:v1.0.0" built from the folder "../fixtures/repos/q-sign-app"
+    And the registry holds "qsign-prod/app:v1.0.1" built from the folder "../fixtures/repos/q-sign-app"
+    And the registry holds "qsign-prod/app:v1.0.2" built from the folder "../fixtures/repos/q-sign-app"
+    And the registry holds "qsign-prod/app:v1.0.3" built from the folder "../fixtures/repos/q-sign-app"
+    And the Git server hosts "root/q-sign" from the folder "../fixtures/repos/q-sign"
     And Argo CD has repository credentials for "http://192.168.0.11:7780/"
     And the Git server sends push webhooks to Argo CD
     And the namespace "q-sign" does not exist

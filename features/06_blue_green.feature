@@ -10,9 +10,9 @@ Feature: Blue-green deployment (seed flow 6)
     Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
     And the seed's Harbor "192.168.0.11:30800" is served by the local registry
     And the registry has the private project "qsign-prod"
-    And the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture
-    And the registry holds "qsign-prod/app:v2.0.0" built from the "q-sign-app" fixture
-    And the Git server hosts "root/q-sign-rollouts" from the "q-sign-rollouts" fixture
+    And the registry holds "qsign-prod/app:v1.0.0" built from the folder "../fixtures/repos/q-sign-app"
+    And the registry holds "qsign-prod/app:v2.0.0" built from the folder "../fixtures/repos/q-sign-app"
+    And the Git server hosts "root/q-sign-rollouts" from the folder "../fixtures/repos/q-sign-rollouts"
     And the seed's Prometheus "http://prometheus.monitoring.svc.cluster.local:9090" is served by the local Prometheus, scraping "q-sign" every 15s of seed time
 
   Scenario: The admin switches the Service from blue to green with kubectl, losing no request (seed steps 1-16)
@@ -71,7 +71,7 @@ Feature: Blue-green deployment (seed flow 6)
     And the Git server sends push webhooks to Argo CD
     And Argo Rollouts runs in the cluster
     And the durations in "bluegreen" of "root/q-sign-rollouts" follow the run's time scale
-    And the registry holds "qsign-prod/app:v2.0.1" built from the "q-sign-app" fixture with behaviour:
+    And the registry holds "qsign-prod/app:v2.0.1" built from the folder "../fixtures/repos/q-sign-app" with its "behaviour.json" reading:
       """
       {"errorRate": 0.2}
       """

@@ -11,8 +11,8 @@ Feature: Canary deployment analysed with Prometheus metrics (seed flow 7)
     Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
     And the seed's Harbor "192.168.0.11:30800" is served by the local registry
     And the registry has the private project "qsign-prod"
-    And the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture
-    And the Git server hosts "root/q-sign-rollouts" from the "q-sign-rollouts" fixture
+    And the registry holds "qsign-prod/app:v1.0.0" built from the folder "../fixtures/repos/q-sign-app"
+    And the Git server hosts "root/q-sign-rollouts" from the folder "../fixtures/repos/q-sign-rollouts"
     And Argo CD has repository credentials for "http://192.168.0.11:7780/"
     And the Git server sends push webhooks to Argo CD
     And Argo Rollouts runs in the cluster
@@ -24,7 +24,7 @@ Feature: Canary deployment analysed with Prometheus metrics (seed flow 7)
     And users send 100 requests per second to the Service "q-sign" in "q-sign"
 
   Scenario: A good canary is analysed at 10%, expanded to 50%, then to every pod (seed steps 1-9, 10a-15a)
-    Given the registry holds "qsign-prod/app:v2.0.0" built from the "q-sign-app" fixture with behaviour:
+    Given the registry holds "qsign-prod/app:v2.0.0" built from the folder "../fixtures/repos/q-sign-app" with its "behaviour.json" reading:
       """
       {"errorRate": 0, "latency": "150ms"}
       """
@@ -46,7 +46,7 @@ Feature: Canary deployment analysed with Prometheus metrics (seed flow 7)
 
   Scenario: A canary with 5% errors fails its analysis and is aborted: all traffic back to stable (seed steps 1-9, 10b-12b)
     Given Argo CD sends e-mail notifications through the local mail server
-    And the registry holds "qsign-prod/app:v2.0.1" built from the "q-sign-app" fixture with behaviour:
+    And the registry holds "qsign-prod/app:v2.0.1" built from the folder "../fixtures/repos/q-sign-app" with its "behaviour.json" reading:
       """
       {"errorRate": 0.05}
       """
@@ -68,7 +68,7 @@ Feature: Canary deployment analysed with Prometheus metrics (seed flow 7)
     And within 10s "developer@q-sign.local" has received at least 1 e-mail whose subject contains "q-sign has degraded"
 
   Scenario: The admin aborts a canary at 50%: the users go back to stable at once
-    Given the registry holds "qsign-prod/app:v2.0.4" built from the "q-sign-app" fixture
+    Given the registry holds "qsign-prod/app:v2.0.4" built from the folder "../fixtures/repos/q-sign-app"
     When the developer sets "spec.template.spec.containers.0.image" to "192.168.0.11:30800/qsign-prod/app:v2.0.4" in "canary/rollout.yaml" of "root/q-sign-rollouts" and pushes "Release v2.0.4"
     # Step 3 is the five-minute watch at 50% (5 s at 60x); the admin aborts during it.
     Then within 60s the rollout "q-sign" in "q-sign" is at step 3 with 5 ready pods of "v2.0.4" and 5 of "v1.0.0"
@@ -81,7 +81,7 @@ Feature: Canary deployment analysed with Prometheus metrics (seed flow 7)
     And none of the users' requests to "q-sign" has failed
 
   Scenario: A canary 400 ms slow is inconclusive: the rollout pauses until the admin promotes it
-    Given the registry holds "qsign-prod/app:v2.0.2" built from the "q-sign-app" fixture with behaviour:
+    Given the registry holds "qsign-prod/app:v2.0.2" built from the folder "../fixtures/repos/q-sign-app" with its "behaviour.json" reading:
       """
       {"latency": "400ms"}
       """
@@ -99,7 +99,7 @@ Feature: Canary deployment analysed with Prometheus metrics (seed flow 7)
   # (DefaultErrorRetryInterval, real time: the time scale cannot shorten it),
   # and gives up after more than 4 errors in a row (consecutiveErrorLimit).
   Scenario: Prometheus answers an empty result: the measurements are errors and the canary is aborted
-    Given the registry holds "qsign-prod/app:v2.0.3" built from the "q-sign-app" fixture
+    Given the registry holds "qsign-prod/app:v2.0.3" built from the folder "../fixtures/repos/q-sign-app"
     And Prometheus answers every query with an empty result
     When the developer sets "spec.template.spec.containers.0.image" to "192.168.0.11:30800/qsign-prod/app:v2.0.3" in "canary/rollout.yaml" of "root/q-sign-rollouts" and pushes "Release v2.0.3"
     Then within 90s the latest analysis run of the rollout "q-sign" in "q-sign" is "Error" with a message containing "consecutiveErrors (5) > consecutiveErrorLimit (4)"

@@ -12,9 +12,9 @@ Feature: Multi-environment promotion across three clusters (seed flow 8)
     Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
     And the seed's Harbor "192.168.0.11:30800" is served by the local registry
     And the registry has the private project "qsign-prod"
-    And the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture
-    And the registry holds "qsign-prod/app:v1.0.1" built from the "q-sign-app" fixture
-    And the Git server hosts "root/q-sign" from the "q-sign" fixture
+    And the registry holds "qsign-prod/app:v1.0.0" built from the folder "../fixtures/repos/q-sign-app"
+    And the registry holds "qsign-prod/app:v1.0.1" built from the folder "../fixtures/repos/q-sign-app"
+    And the Git server hosts "root/q-sign" from the folder "../fixtures/repos/q-sign"
     And "root/q-sign" has the branches "develop" and "staging", made from "main"
     And the branch "main" of "root/q-sign" is protected: only "lead" pushes and merges, after 1 approval and a passing "integration-tests" status
     And Argo CD has repository credentials for "http://192.168.0.11:7780/"
@@ -102,7 +102,7 @@ Feature: Multi-environment promotion across three clusters (seed flow 8)
     And the application "q-sign-prod" has 1 history entry
 
   Scenario: A failing integration test on staging blocks the promotion
-    Given the registry holds "qsign-prod/app:v1.0.2" built from the "q-sign-app" fixture with behaviour:
+    Given the registry holds "qsign-prod/app:v1.0.2" built from the folder "../fixtures/repos/q-sign-app" with its "behaviour.json" reading:
       """
       {"ready": true, "errorRate": 1, "latency": "0s"}
       """

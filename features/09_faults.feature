@@ -8,13 +8,13 @@ Feature: Faults during the flows
     Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
     And the seed's Harbor "192.168.0.11:30800" is served by the local registry
     And the registry has the private project "qsign-prod"
-    And the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture
-    And the Git server hosts "root/q-sign" from the "q-sign" fixture
+    And the registry holds "qsign-prod/app:v1.0.0" built from the folder "../fixtures/repos/q-sign-app"
+    And the Git server hosts "root/q-sign" from the folder "../fixtures/repos/q-sign"
     And Argo CD has repository credentials for "http://192.168.0.11:7780/"
     And the Git server sends push webhooks to Argo CD
 
   Scenario: The registry fails an upload during the push: the pipeline retries, then passes
-    Given the Git server hosts "root/q-sign-app" from the "q-sign-app" fixture
+    Given the Git server hosts "root/q-sign-app" from the folder "../fixtures/repos/q-sign-app"
     And Jenkins builds "root/q-sign-app" on every push to "main"
     And the registry answers 503 to the next 1 upload request
     When the developer pushes release "v1.0.1" of "root/q-sign-app"
@@ -24,7 +24,7 @@ Feature: Faults during the flows
     And the registry scanned "qsign-prod/app:v1.0.1" and found 0 vulnerabilities
 
   Scenario: The registry keeps failing uploads: the pipeline fails clearly and nothing is deployed
-    Given the Git server hosts "root/q-sign-app" from the "q-sign-app" fixture
+    Given the Git server hosts "root/q-sign-app" from the folder "../fixtures/repos/q-sign-app"
     And Jenkins builds "root/q-sign-app" on every push to "main"
     And the admin applies the Application "applications/q-sign-auto.yaml"
     And within 30s the application "q-sign" is "Synced" and "Healthy"

@@ -13,9 +13,9 @@ Feature: The load balancer splits the users by HTTPRoute weights (seed flow 7, s
     Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
     And the seed's Harbor "192.168.0.11:30800" is served by the local registry
     And the registry has the private project "qsign-prod"
-    And the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture
-    And the registry holds "qsign-prod/app:v2.0.0" built from the "q-sign-app" fixture
-    And the Git server hosts "root/q-sign-rollouts" from the "q-sign-rollouts" fixture
+    And the registry holds "qsign-prod/app:v1.0.0" built from the folder "../fixtures/repos/q-sign-app"
+    And the registry holds "qsign-prod/app:v2.0.0" built from the folder "../fixtures/repos/q-sign-app"
+    And the Git server hosts "root/q-sign-rollouts" from the folder "../fixtures/repos/q-sign-rollouts"
     And Argo CD has repository credentials for "http://192.168.0.11:7780/"
     And the Git server sends push webhooks to Argo CD
     And the cluster's load balancer serves the GatewayClass "lb"

@@ -52,8 +52,8 @@ func benchWorld(b *testing.B, opts ...engine.Option) (*World, *engine.Engine, fu
 	w, e, cleanup := benchEnv(b, 60, opts...)
 	for _, step := range []func() error{
 		func() error { return w.createProject(ctx, "qsign-prod") },
-		func() error { return w.prebuiltImage(ctx, "qsign-prod/app:v1.0.0", "q-sign-app") },
-		func() error { return w.gitServerHosts(ctx, "root/q-sign", "q-sign") },
+		func() error { return w.imageFromFolder(ctx, "qsign-prod/app:v1.0.0", "../fixtures/repos/q-sign-app") },
+		func() error { return w.gitServerHostsFolder(ctx, "root/q-sign", "../fixtures/repos/q-sign") },
 		func() error { return w.applyApplicationFile(ctx, "applications/q-sign-auto.yaml") },
 		func() error { return w.appStatusWithin(ctx, 60, "q-sign", "Synced", "Healthy") },
 	} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/rehearse/rehearse/engine"
 	"github.com/rehearse/rehearse/engine/lane"
@@ -14,15 +15,21 @@ import (
 const qsignProject = "qsign-prod"
 
 // Explorer is a full environment kept running for a person: cluster, Argo
-// CD, and a Git server hosting the q-sign fixture under the seed's URL.
+// CD, and a Git server hosting the q-sign example under the seed's URL.
 type Explorer struct {
 	env   *lane.Lane
 	world *World
 }
 
-// StartExplorer brings the environment up (rehearse up) and applies the
-// given Application files.
-func StartExplorer(ctx context.Context, opts lane.Options, applications ...string) (*Explorer, error) {
+// StartExplorer brings the environment up (rehearse up) with the q-sign
+// example's repositories from the folders in repos (q-sign, q-sign-app:
+// fixtures/repos in this repository), and applies the given Application
+// files.
+func StartExplorer(ctx context.Context, opts lane.Options, repos string, applications ...string) (*Explorer, error) {
+	repos, err := filepath.Abs(repos)
+	if err != nil {
+		return nil, err
+	}
 	env, err := lane.New(opts)
 	if err != nil {
 		return nil, err
@@ -34,9 +41,13 @@ func StartExplorer(ctx context.Context, opts lane.Options, applications ...strin
 		func() error { return w.mapGitLab(ctx, seedGitLab) },
 		func() error { return w.mapHarbor(ctx, seedHarbor) },
 		func() error { return w.createProject(ctx, qsignProject) },
-		func() error { return w.prebuiltImage(ctx, qsignProject+"/app:v1.0.0", "q-sign-app") },
-		func() error { return w.gitServerHosts(ctx, "root/q-sign", "q-sign") },
-		func() error { return w.gitServerHosts(ctx, "root/q-sign-app", "q-sign-app") },
+		func() error {
+			return w.imageFromFolder(ctx, qsignProject+"/app:v1.0.0", filepath.Join(repos, "q-sign-app"))
+		},
+		func() error { return w.gitServerHostsFolder(ctx, "root/q-sign", filepath.Join(repos, "q-sign")) },
+		func() error {
+			return w.gitServerHostsFolder(ctx, "root/q-sign-app", filepath.Join(repos, "q-sign-app"))
+		},
 		func() error { return w.jenkinsBuilds(ctx, "root/q-sign-app", "main") },
 		func() error { return w.argoCredentials(ctx, seedGitLab) },
 		func() error { return w.webhookToArgo(ctx) },

@@ -9,7 +9,6 @@ import (
 
 	"github.com/cucumber/godog"
 
-	"github.com/rehearse/rehearse/fixtures"
 	"github.com/rehearse/rehearse/fixtures/gitserver"
 	"github.com/rehearse/rehearse/fixtures/workspace"
 	"github.com/rehearse/rehearse/internal/await"
@@ -17,10 +16,6 @@ import (
 
 func (w *World) gitSteps() []StepDef {
 	return []StepDef{
-		{Pattern: `^the Git server hosts "([^"]*)" from the "([^"]*)" fixture$`,
-			Doc:     "Creates repository owner/name on the scenario's Git server with the fixture's files as one commit on main.",
-			Example: `Given the Git server hosts "root/q-sign" from the "q-sign" fixture`,
-			Fn:      w.gitServerHosts},
 		{Pattern: `^the seed's GitLab "([^"]*)" is served by the local Git server$`,
 			Doc:     "Adds a rewrite rule: URLs under this production prefix are mapped to the local Git server before any component sees them. Unmapped non-loopback URLs are refused.",
 			Example: `Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server`,
@@ -42,14 +37,6 @@ func (w *World) gitSteps() []StepDef {
 			Example: `Then within 30s Argo CD has cloned "root/q-sign" from the Git server`,
 			Fn:      w.argoCloned},
 	}
-}
-
-func (w *World) gitServerHosts(ctx context.Context, repo, fixture string) error {
-	content, err := fixtures.Repo(fixture)
-	if err != nil {
-		return err
-	}
-	return w.hostContent(repo, content, fixture)
 }
 
 // hostContent creates repo on the scenario's Git server with content as

@@ -14,7 +14,7 @@ func TestCheckStepsNamesFileLineAndClosestPattern(t *testing.T) {
 	feature := filepath.Join(dir, "typo.feature")
 	require.NoError(t, os.WriteFile(feature, []byte(`Feature: typo
   Scenario: one
-    Given the Git server hosts "root/q-sign" from the "q-sign" fixture
+    Given the Git server hosts "root/q-sign" from the folder "q-sign"
     Then within 30s the aplication "q-sign" is "Synced" and "Healthy"
 `), 0o644))
 	err := CheckSteps([]string{dir})
@@ -31,7 +31,7 @@ func TestCheckStepsNamesTheLineOfAMalformedFeatureFile(t *testing.T) {
 	// A file has one Feature.
 	require.NoError(t, os.WriteFile(feature, []byte(`Feature: malformed
   Scenario: one
-    Given the Git server hosts "root/q-sign" from the "q-sign" fixture
+    Given the Git server hosts "root/q-sign" from the folder "q-sign"
 
 Feature: again
 `), 0o644))

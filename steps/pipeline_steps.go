@@ -2,11 +2,11 @@ package steps
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -40,15 +40,6 @@ func (w *World) pipelineSteps() []StepDef {
 			Doc:     "Creates a private project: the CI (jenkins) may push, the cluster's nodes (kubelet) may pull, nobody else.",
 			Example: `Given the registry has the private project "qsign-prod"`,
 			Fn:      w.createProject},
-		{Pattern: prebuiltStep.String(),
-			Doc: "Builds the fixture repository, released as the tag (its VERSION file set to it), the way its pipeline.yaml would " +
-				"(go build, OCI image), pushes it as project/repo:tag and waits for its scan.",
-			Example: `Given the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture`,
-			Fn:      w.prebuiltImage},
-		{Pattern: prebuiltBehaviourStep.String(),
-			Doc:     "Like the plain prebuilt image, with behaviour.json replaced by the doc string (how that release behaves).",
-			Example: "Given the registry holds \"qsign-prod/app:v1.0.2\" built from the \"q-sign-app\" fixture with behaviour:\n  \"\"\"\n  {\"errorRate\": 1}\n  \"\"\"",
-			Fn:      w.prebuiltImageWithBehaviour},
 		{Pattern: `^the registry refuses to serve images with "([^"]*)" or worse vulnerabilities from "([^"]*)"$`,
 			Doc:     "Sets the project's policy (Harbor's \"prevent vulnerable images from running\"): pulls of such images get 412.",
 			Example: `Given the registry refuses to serve images with "High" or worse vulnerabilities from "qsign-prod"`,
@@ -59,13 +50,15 @@ func (w *World) pipelineSteps() []StepDef {
 			Example: `Given Jenkins builds "root/q-sign-app" on every push to "main"`,
 			Fn:      w.jenkinsBuilds},
 		{Pattern: `^the developer pushes release "([^"]*)" of "([^"]*)"$`,
-			Doc:     "Seed step 1: writes the version into VERSION of the app repository and pushes \"Release <version>\" to main.",
+			Doc: "Seed step 1: writes the version into the repository's release file (the tagFile of its pipeline.yaml's image stage, " +
+				"VERSION for q-sign) and pushes \"Release <version>\" to main.",
 			Example: `When the developer pushes release "v1.0.1" of "root/q-sign-app"`,
 			Fn:      w.pushRelease},
-		{Pattern: `^the developer pushes release "([^"]*)" of "([^"]*)" with behaviour:$`,
-			Doc:     "Like a plain release, and writes behaviour.json (ready, errorRate, latency): how this release of the service behaves.",
-			Example: "When the developer pushes release \"v1.0.4\" of \"root/q-sign-app\" with behaviour:\n  \"\"\"\n  {\"ready\": false}\n  \"\"\"",
-			Fn:      w.pushReleaseWithBehaviour},
+		{Pattern: `^the developer pushes release "([^"]*)" of "([^"]*)" with its "([^"]*)" reading:$`,
+			Doc: "Like a plain release, with the file (a path in the repository) replaced by the doc string in the same commit; " +
+				"for q-sign, behaviour.json says how the release behaves (ready, errorRate, latency). A .json file must be JSON.",
+			Example: "When the developer pushes release \"v1.0.4\" of \"root/q-sign-app\" with its \"behaviour.json\" reading:\n  \"\"\"\n  {\"ready\": false}\n  \"\"\"",
+			Fn:      w.pushReleaseWithFile},
 		{Pattern: `^the developer pushes release "([^"]*)" of "([^"]*)" with a unit test that fails$`,
 			Doc:     "Like a plain release, with a new unit test that fails.",
 			Example: `When the developer pushes release "v1.0.2" of "root/q-sign-app" with a unit test that fails`,
@@ -189,36 +182,6 @@ func (w *World) registryPolicy(ctx context.Context, severity, project string) er
 	return reg.SetPolicy(project, sev)
 }
 
-func (w *World) prebuiltImageWithBehaviour(ctx context.Context, reference, fixture string, doc *godog.DocString) error {
-	var check map[string]any
-	if err := json.Unmarshal([]byte(doc.Content), &check); err != nil {
-		return fmt.Errorf("behaviour is not JSON: %w", err)
-	}
-	return w.pushPrebuilt(ctx, reference, fixture, doc.Content)
-}
-
-func (w *World) prebuiltImage(ctx context.Context, reference, fixture string) error {
-	return w.pushPrebuilt(ctx, reference, fixture, "")
-}
-
-func (w *World) pushPrebuilt(ctx context.Context, reference, fixture, behaviour string) error {
-	if _, err := w.registry(); err != nil {
-		return err
-	}
-	tag := tagOf(reference)
-	if !strings.Contains(reference, ":") || tag == "" {
-		return fmt.Errorf("%q: give project/repo:tag", reference)
-	}
-	img, ref, err := w.env.BuildFixture(ctx, fixture, tag, behaviour)
-	if err != nil {
-		return err
-	}
-	if want := w.harbor + "/" + reference; ref != want {
-		return fmt.Errorf("the %s fixture's pipeline builds %s, not %s", fixture, ref, want)
-	}
-	return w.pushImage(ctx, reference, img)
-}
-
 // pushImage pushes img to the scenario's registry as reference
 // (project/repo:tag) and waits for the registry's scan of it.
 func (w *World) pushImage(ctx context.Context, reference string, img v1.Image) error {
@@ -277,7 +240,19 @@ func (w *World) jenkinsBuilds(ctx context.Context, repo, branch string) error {
 
 func (w *World) release(ctx context.Context, version, repo string, edit func(ws *workspace.Workspace) error) error {
 	return w.pushChange(ctx, "Release "+version, repo, "main", func(ws *workspace.Workspace) error {
-		if err := ws.WriteFile("VERSION", []byte(version+"\n")); err != nil {
+		raw, err := os.ReadFile(filepath.Join(ws.Dir, ci.PipelineFile))
+		if err != nil {
+			return fmt.Errorf("%s has no %s to say where a release's version goes: %w", repo, ci.PipelineFile, err)
+		}
+		p, err := ci.ParsePipeline(repo+"/"+ci.PipelineFile, raw)
+		if err != nil {
+			return err
+		}
+		file, err := p.ReleaseFile()
+		if err != nil {
+			return fmt.Errorf("%s/%s: %w", repo, ci.PipelineFile, err)
+		}
+		if err := ws.WriteFile(file, []byte(version+"\n")); err != nil {
 			return err
 		}
 		if edit != nil {
@@ -291,13 +266,12 @@ func (w *World) pushRelease(ctx context.Context, version, repo string) error {
 	return w.release(ctx, version, repo, nil)
 }
 
-func (w *World) pushReleaseWithBehaviour(ctx context.Context, version, repo string, doc *godog.DocString) error {
-	var check map[string]any
-	if err := json.Unmarshal([]byte(doc.Content), &check); err != nil {
-		return fmt.Errorf("behaviour is not JSON: %w", err)
+func (w *World) pushReleaseWithFile(ctx context.Context, version, repo, file string, doc *godog.DocString) error {
+	if err := ci.CheckReplacement(file, []byte(doc.Content)); err != nil {
+		return err
 	}
 	return w.release(ctx, version, repo, func(ws *workspace.Workspace) error {
-		return ws.WriteFile("behaviour.json", []byte(doc.Content+"\n"))
+		return ws.WriteFile(file, []byte(doc.Content+"\n"))
 	})
 }
 

@@ -43,12 +43,19 @@ func (w *World) projectSteps() []StepDef {
 				"from it and pushes reach it. Several hosts may be mapped; the first one empties the registry for the scenario.",
 			Example: `Given "registry.example.com" is served by the local registry`,
 			Fn:      w.mapRegistryHost},
-		{Pattern: `^the registry holds "([^"]*)" built from the folder "([^"]*)"$`,
-			Doc: "Builds the Go main package in the folder (relative to the feature file, else the project root; its own module) " +
-				"as a static binary on an empty base, entrypoint /usr/local/bin/<folder name>, pushes it as " +
-				"[mapped host/]project/repository:tag and waits for the registry's scan. A project that does not exist is created private.",
+		{Pattern: folderImageStep.String(),
+			Doc: "Builds the folder (relative to the feature file, else the project root) released as the reference's tag, pushes it as " +
+				"[mapped host/]project/repository:tag and waits for the registry's scan. A folder with a pipeline.yaml is built as that " +
+				"pipeline builds it, up to its image stage, with the stage's tagFile set to the tag (so the service knows its release). " +
+				"Any other folder is a Go main package (its own module), built as a static binary on an empty base with entrypoint " +
+				"/usr/local/bin/<folder name>. The compiler's errors fail the step as they are. A project that does not exist is created private.",
 			Example: `Given the registry holds "registry.example.com/team/api:v2" built from the folder "services/api"`,
 			Fn:      w.imageFromFolder},
+		{Pattern: folderImageWithFileStep.String(),
+			Doc: "Like the plain folder build, with one file of the folder (a path relative to it) replaced by the doc string for this " +
+				"build only; the folder is not written to. A .json, .yaml or .yml file must parse.",
+			Example: "Given the registry holds \"qsign-prod/app:v1.0.2\" built from the folder \"../fixtures/repos/q-sign-app\" with its \"behaviour.json\" reading:\n  \"\"\"\n  {\"errorRate\": 1}\n  \"\"\"",
+			Fn:      w.imageFromFolderWithFile},
 		{Pattern: `^the registry holds "([^"]*)" from the image file "([^"]*)"$`,
 			Doc: "Pushes an image built elsewhere (relative to the feature file, else the project root): a `docker save` tarball, an OCI " +
 				"archive or an OCI image layout directory, gzip-compressed or not. A file of several images gives the one saved under the " +
@@ -186,6 +193,14 @@ func (w *World) mapRegistryHost(ctx context.Context, host string) error {
 }
 
 func (w *World) imageFromFolder(ctx context.Context, reference, folder string) error {
+	return w.buildFolderImage(ctx, reference, folder, nil)
+}
+
+func (w *World) imageFromFolderWithFile(ctx context.Context, reference, folder, file string, doc *godog.DocString) error {
+	return w.buildFolderImage(ctx, reference, folder, map[string][]byte{file: []byte(doc.Content + "\n")})
+}
+
+func (w *World) buildFolderImage(ctx context.Context, reference, folder string, replaced map[string][]byte) error {
 	repoPath, tag, err := w.registryProjectFor(ctx, reference)
 	if err != nil {
 		return err
@@ -194,7 +209,7 @@ func (w *World) imageFromFolder(ctx context.Context, reference, folder string) e
 	if err != nil {
 		return fmt.Errorf("the folder of %s: %w", reference, err)
 	}
-	img, err := w.env.BuildFolder(ctx, dir, tag)
+	img, err := w.env.BuildFolder(ctx, dir, tag, replaced)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 func (w *World) rollbackSteps() []StepDef {
 	return []StepDef{
 		{Pattern: `^the argocd CLI history of "([^"]*)" lists:$`,
-			Doc:     "Runs the real `argocd app history NAME` and asserts each row's ID is at the commit pushed with that message (\"initial\" for the fixture's first commit).",
+			Doc:     "Runs the real `argocd app history NAME` and asserts each row's ID is at the commit pushed with that message (\"initial\" for the repository's first, imported commit).",
 			Example: `Then the argocd CLI history of "q-sign" lists:`,
 			Fn:      w.cliHistoryLists},
 		{Pattern: `^the admin tries to roll back "([^"]*)" to history ID (\d+) with the argocd CLI$`,

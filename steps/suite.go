@@ -144,7 +144,7 @@ func Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	// Fixture images build in the background from the start; the lanes
 	// share them. A build cut short removes its temporary directory
 	// before Run returns.
-	pool.Warm(ctx, imagesToBuild(scenarios))
+	pool.Warm(ctx, imagesToBuild(scenarios, orDefault(opts.ProjectDir, ".")))
 	defer pool.StopWarming()
 	demand := newClusterDemand(scenarios)
 	res := &Result{ArgoCDVersion: lanes[0].Options().ArgoCDVersion, Lanes: len(lanes)}

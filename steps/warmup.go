@@ -10,34 +10,39 @@ import (
 	messages "github.com/cucumber/messages/go/v34"
 
 	"github.com/rehearse/rehearse/engine/lane"
+	"github.com/rehearse/rehearse/fixtures"
 )
 
-// The two prebuilt-image steps: their definitions (pipeline_steps.go) use
+// The two folder-image steps: their definitions (project_steps.go) use
 // these patterns, and warm-up finds them in the run's scenarios.
 var (
-	prebuiltStep          = regexp.MustCompile(`^the registry holds "([^"]*)" built from the "([^"]*)" fixture$`)
-	prebuiltBehaviourStep = regexp.MustCompile(`^the registry holds "([^"]*)" built from the "([^"]*)" fixture with behaviour:$`)
+	folderImageStep         = regexp.MustCompile(`^the registry holds "([^"]*)" built from the folder "([^"]*)"$`)
+	folderImageWithFileStep = regexp.MustCompile(`^the registry holds "([^"]*)" built from the folder "([^"]*)" with its "([^"]*)" reading:$`)
 )
 
-// imagesToBuild lists, in the order the run meets them, the distinct
-// fixture images the run's scenarios (selectedScenarios) will build.
-func imagesToBuild(scenarios []*messages.Pickle) []lane.FixtureImage {
-	var out []lane.FixtureImage
-	seen := map[lane.FixtureImage]bool{}
+// imagesToBuild lists, in the order the run meets them, the folder images
+// the run's scenarios (selectedScenarios) will build, each folder located
+// as the step will locate it (the feature file's directory, then
+// projectDir). A folder not found is left for the step to report.
+func imagesToBuild(scenarios []*messages.Pickle, projectDir string) []lane.WarmImage {
+	var out []lane.WarmImage
 	for _, p := range scenarios {
 		for _, st := range p.Steps {
-			var r lane.FixtureImage
-			if m := prebuiltStep.FindStringSubmatch(st.Text); m != nil {
-				r = lane.FixtureImage{Fixture: m[2], Version: tagOf(m[1])}
-			} else if m := prebuiltBehaviourStep.FindStringSubmatch(st.Text); m != nil && st.Argument != nil && st.Argument.DocString != nil {
-				r = lane.FixtureImage{Fixture: m[2], Version: tagOf(m[1]), Behaviour: st.Argument.DocString.Content}
+			var reference, folder string
+			var replaced map[string][]byte
+			if m := folderImageStep.FindStringSubmatch(st.Text); m != nil {
+				reference, folder = m[1], m[2]
+			} else if m := folderImageWithFileStep.FindStringSubmatch(st.Text); m != nil && st.Argument != nil && st.Argument.DocString != nil {
+				reference, folder = m[1], m[2]
+				replaced = map[string][]byte{m[3]: []byte(st.Argument.DocString.Content + "\n")}
 			} else {
 				continue
 			}
-			if !seen[r] {
-				seen[r] = true
-				out = append(out, r)
+			dir, err := fixtures.Locate(folder, filepath.Dir(p.Uri), projectDir)
+			if err != nil {
+				continue
 			}
+			out = append(out, lane.WarmImage{Dir: dir, Version: tagOf(reference), Replaced: replaced})
 		}
 	}
 	return out

@@ -32,57 +32,69 @@ func TestMatchesTagFilter(t *testing.T) {
 
 func TestImagesToBuildFollowsTheSelectedScenarios(t *testing.T) {
 	dir := t.TempDir()
+	project := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "services", "api"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(project, "shared", "web"), 0o755))
 	feature := `@canary
 Feature: f
   Background:
-    Given the registry holds "qsign-prod/app:v1.0.0" built from the "q-sign-app" fixture
+    Given the registry holds "qsign-prod/app:v1.0.0" built from the folder "services/api"
 
   Scenario: good
-    Given the registry holds "qsign-prod/app:v2.0.0" built from the "q-sign-app" fixture with behaviour:
+    Given the registry holds "qsign-prod/app:v2.0.0" built from the folder "services/api" with its "behaviour.json" reading:
       """
       {"errorRate": 0}
       """
+    And the registry holds "team/web:v1" built from the folder "shared/web"
+    And the registry holds "team/gone:v1" built from the folder "no-such-folder"
 
   @slow
   Scenario: slow
-    Given the registry holds "qsign-prod/app:v2.0.2" built from the "q-sign-app" fixture with behaviour:
+    Given the registry holds "qsign-prod/app:v2.0.2" built from the folder "services/api" with its "behaviour.json" reading:
       """
       {"latency": "400ms"}
       """
 `
 	path := filepath.Join(dir, "a.feature")
 	require.NoError(t, os.WriteFile(path, []byte(feature), 0o644))
+	api := filepath.Join(dir, "services", "api")
 
-	all := imagesToBuild(selectedScenarios([]string{dir}, ""))
-	assert.Equal(t, []lane.FixtureImage{
-		{Fixture: "q-sign-app", Version: "v1.0.0"},
-		{Fixture: "q-sign-app", Version: "v2.0.0", Behaviour: `{"errorRate": 0}`},
-		{Fixture: "q-sign-app", Version: "v2.0.2", Behaviour: `{"latency": "400ms"}`},
-	}, all, "each image once, in the order the run meets them")
+	all := imagesToBuild(selectedScenarios([]string{dir}, ""), project)
+	assert.Equal(t, []lane.WarmImage{
+		{Dir: api, Version: "v1.0.0"},
+		{Dir: api, Version: "v2.0.0", Replaced: map[string][]byte{"behaviour.json": []byte("{\"errorRate\": 0}\n")}},
+		{Dir: filepath.Join(project, "shared", "web"), Version: "v1"},
+		{Dir: api, Version: "v1.0.0"},
+		{Dir: api, Version: "v2.0.2", Replaced: map[string][]byte{"behaviour.json": []byte("{\"latency\": \"400ms\"}\n")}},
+	}, all, "in the order the run meets them (the background once per scenario), a folder as the step locates it, "+
+		"one not found left for the step to report")
 
-	notSlow := imagesToBuild(selectedScenarios([]string{dir}, "@canary&&~@slow"))
-	assert.Len(t, notSlow, 2)
+	notSlow := imagesToBuild(selectedScenarios([]string{dir}, "@canary&&~@slow"), project)
+	assert.Len(t, notSlow, 3)
 
-	assert.Empty(t, imagesToBuild(selectedScenarios([]string{path + ":6"}, "")), "one scenario by line: no warm-up")
-	assert.Empty(t, imagesToBuild(selectedScenarios([]string{dir}, "@flow-2")))
+	assert.Empty(t, imagesToBuild(selectedScenarios([]string{path + ":6"}, ""), project), "one scenario by line: no warm-up")
+	assert.Empty(t, imagesToBuild(selectedScenarios([]string{dir}, "@flow-2"), project))
 }
 
 // The seed's features ask for the images the warm-up finds: a step pattern
 // changed without this list would silently end the warm-up.
 func TestImagesToBuildFindsTheFeaturesImages(t *testing.T) {
-	images := imagesToBuild(selectedScenarios([]string{"../features"}, ""))
+	images := imagesToBuild(selectedScenarios([]string{"../features"}, ""), "..")
 	require.NotEmpty(t, images)
-	assert.Equal(t, lane.FixtureImage{Fixture: "q-sign-app", Version: "v1.0.0"}, images[0])
+	app, err := filepath.Abs("../fixtures/repos/q-sign-app")
+	require.NoError(t, err)
+	first, err := filepath.Abs(images[0].Dir)
+	require.NoError(t, err)
+	assert.Equal(t, app, first)
+	assert.Equal(t, "v1.0.0", images[0].Version)
 	for _, d := range Catalogue() {
-		if d.Pattern == prebuiltStep.String() || d.Pattern == prebuiltBehaviourStep.String() {
+		if d.Pattern == folderImageStep.String() || d.Pattern == folderImageWithFileStep.String() {
 			continue
 		}
-		// A folder build or an image file is not warmed up: the scenario
-		// resolves its path (beside the feature file, else the project
-		// root) and builds or reads it then.
-		if strings.Contains(d.Pattern, "built from the folder") || strings.Contains(d.Pattern, "from the image file") {
+		// An image file is not warmed up: it is read, not built.
+		if strings.Contains(d.Pattern, "from the image file") {
 			continue
 		}
-		assert.NotContains(t, d.Pattern, "^the registry holds \"", "a prebuilt-image step the warm-up does not know: %s", d.Pattern)
+		assert.NotContains(t, d.Pattern, "^the registry holds \"", "an image-building step the warm-up does not know: %s", d.Pattern)
 	}
 }

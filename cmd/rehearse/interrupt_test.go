@@ -178,13 +178,19 @@ func (r *startedRun) assertNothingLeft(t *testing.T) {
 	assert.Empty(t, names, "temporary directories left behind\n%s", r.stderr())
 }
 
-const waitingFeature = `Feature: interrupted
+// waitingFeature hosts the q-sign chart (an absolute path: the feature
+// file is written elsewhere) and waits for an application never created.
+func waitingFeature(t *testing.T) string {
+	chart, err := filepath.Abs(filepath.Join("..", "..", "fixtures", "repos", "q-sign"))
+	require.NoError(t, err)
+	return `Feature: interrupted
   Scenario: waits long enough to be interrupted
     Given the seed's GitLab "http://192.168.0.11:7780/" is served by the local Git server
-    And the Git server hosts "root/q-sign" from the "q-sign" fixture
+    And the Git server hosts "root/q-sign" from the folder "` + chart + `"
     And Argo CD has repository credentials for "http://192.168.0.11:7780/"
     Then within 600s the application "never-created" is "Synced" and "Healthy"
 `
+}
 
 // TestInterruptLeavesNothingBehind starts a real run, interrupts it once the
 // cluster and Argo CD are up and a scenario is in progress, and checks that
@@ -193,7 +199,7 @@ func TestInterruptLeavesNothingBehind(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster and Argo CD")
 	}
-	r := startRun(t, buildRehearse(t), waitingFeature)
+	r := startRun(t, buildRehearse(t), waitingFeature(t))
 	r.waitForLine(t, 5*time.Minute, "Argo CD", "ready in")
 	time.Sleep(2 * time.Second) // the scenario is now waiting
 	children := proc.Descendants(r.cmd.Process.Pid)
@@ -213,7 +219,7 @@ func TestInterruptDuringStartUpLeavesNothingBehind(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster")
 	}
-	r := startRun(t, buildRehearse(t), waitingFeature)
+	r := startRun(t, buildRehearse(t), waitingFeature(t))
 	deadline := time.Now().Add(5 * time.Minute)
 	for !slices.ContainsFunc(runOwnedBy("TMPDIR="+r.tmp), func(p string) bool { return strings.Contains(p, "etcd") }) {
 		require.True(t, time.Now().Before(deadline), "the cluster did not start:\n%s", r.stderr())
@@ -235,14 +241,14 @@ func TestRunFailingBeforeTheStackIsUpLeavesNothingBehind(t *testing.T) {
 	}
 	r := startRun(t, buildRehearse(t), `Feature: fails at once
   Background:
-    Given the Git server hosts "root/q-sign" from the "no-such-fixture" fixture
+    Given the Git server hosts "root/q-sign" from the folder "no-such-folder"
 
   Scenario: never gets further
     Then within 60s the application "never-created" is "Synced" and "Healthy"
 `)
 	err := r.exit(t, 2*time.Minute)
 	assert.Error(t, err, "a failed scenario fails the run")
-	assert.Contains(t, r.stdout.String(), "no-such-fixture", "the scenario failed at its first step")
+	assert.Contains(t, r.stdout.String(), "no-such-folder", "the scenario failed at its first step")
 	assert.Contains(t, r.stdout.String(), "0 passed, 1 failed")
 	r.assertNothingLeft(t)
 }

@@ -30,6 +30,7 @@ func upCmd(ctx context.Context, args []string) int {
 	argocd := fs.String("argocd-version", engine.DefaultArgoCDVersion, "Argo CD version")
 	scale := fs.Float64("time-scale", 60, "time compression")
 	app := fs.String("application", "features/applications/q-sign-auto.yaml", "Application file to apply once up (empty: none)")
+	repos := fs.String("repos", "fixtures/repos", "folder holding the q-sign example's repositories (q-sign, q-sign-app)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -43,7 +44,7 @@ func upCmd(ctx context.Context, args []string) int {
 		}
 		apps = append(apps, abs)
 	}
-	x, err := steps.StartExplorer(ctx, lane.Options{ArgoCDVersion: *argocd, TimeScale: *scale, Log: logger}, apps...)
+	x, err := steps.StartExplorer(ctx, lane.Options{ArgoCDVersion: *argocd, TimeScale: *scale, Log: logger}, *repos, apps...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rehearse up:", err)
 		return 1

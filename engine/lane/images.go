@@ -3,43 +3,51 @@ package lane
 import (
 	"context"
 	"fmt"
-	"io/fs"
+	"maps"
 	"path/filepath"
-	"testing/fstest"
+	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/rehearse/rehearse/fixtures"
 	"github.com/rehearse/rehearse/fixtures/ci"
 )
 
-// FixtureImage is an image built from one of Rehearse's fixtures: its
-// source at a version, with an optional behaviour (behaviour.json).
-type FixtureImage struct {
-	Fixture, Version, Behaviour string
+// WarmImage is an image the run's scenarios will build from a folder
+// (Lane.BuildFolder's arguments), for WarmImages.
+type WarmImage struct {
+	Dir, Version string
+	Replaced     map[string][]byte
 }
 
-// prebuild builds a fixture released as version (with behaviour.json
-// replaced unless behaviour is empty) once per run.
-func (l *Lane) BuildFixture(ctx context.Context, fixture, version, behaviour string) (v1.Image, string, error) {
-	return l.buildOnce(ctx, fixture+"@"+version+"\x00"+behaviour, fmt.Sprintf("the %s fixture's build of %s", fixture, version),
-		func(ctx context.Context) (v1.Image, string, error) {
-			return l.buildFixture(ctx, fixture, version, behaviour)
-		})
-}
-
-// buildFolder builds a user's Go service folder as version once per run
-// (the folder's content as it is when first asked).
-func (l *Lane) BuildFolder(ctx context.Context, dir, version string) (v1.Image, error) {
+// buildKey names one folder build: the folder's absolute path, the
+// version and the replaced files, so that equal builds share one key.
+func buildKey(dir, version string, replaced map[string][]byte) (string, error) {
 	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s@%s", abs, version)
+	for _, p := range slices.Sorted(maps.Keys(replaced)) {
+		fmt.Fprintf(&b, "\x00%s\x00%d\x00%s", p, len(replaced[p]), replaced[p])
+	}
+	return b.String(), nil
+}
+
+// BuildFolder builds a user's folder released as version, with the
+// replaced files (ci.BuildFolder), once per run: the folder's content as
+// it is when first asked.
+func (l *Lane) BuildFolder(ctx context.Context, dir, version string, replaced map[string][]byte) (v1.Image, error) {
+	key, err := buildKey(dir, version, replaced)
 	if err != nil {
 		return nil, err
 	}
-	img, _, err := l.buildOnce(ctx, "folder:"+abs+"@"+version, "the build of "+dir,
+	img, _, err := l.buildOnce(ctx, key, "the build of "+dir+" as "+version,
 		func(ctx context.Context) (v1.Image, string, error) {
 			start := time.Now()
-			img, err := ci.BuildGoFolder(ctx, abs, version)
+			img, err := ci.BuildFolder(ctx, dir, version, replaced)
 			if err == nil {
 				l.images.logf("built %s as %s in %s", dir, version, time.Since(start).Round(time.Millisecond))
 			}
@@ -88,50 +96,28 @@ func (l *Lane) buildOnce(ctx context.Context, key, what string, build func(conte
 	}
 }
 
-func (l *Lane) buildFixture(ctx context.Context, fixture, version, behaviour string) (v1.Image, string, error) {
-	repo, err := fixtures.Repo(fixture)
-	if err != nil {
-		return nil, "", err
-	}
-	content := fstest.MapFS{"VERSION": {Data: []byte(version + "\n"), Mode: 0o644}}
-	if behaviour != "" {
-		content["behaviour.json"] = &fstest.MapFile{Data: []byte(behaviour + "\n"), Mode: 0o644}
-	}
-	if err := fs.WalkDir(repo, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || content[p] != nil {
-			return err
-		}
-		data, err := fs.ReadFile(repo, p)
-		content[p] = &fstest.MapFile{Data: data, Mode: 0o644}
-		return err
-	}); err != nil {
-		return nil, "", err
-	}
-	start := time.Now()
-	img, ref, _, err := ci.BuildFromSource(ctx, content)
-	if err != nil {
-		return nil, "", fmt.Errorf("building the %s fixture: %w", fixture, err)
-	}
-	l.images.logf("built %s from the %s fixture in %s", ref, fixture, time.Since(start).Round(time.Millisecond))
-	return img, ref, nil
-}
-
-// warmImages builds the run's fixture images one after another while the
+// WarmImages builds the run's folder images one after another while the
 // first scenarios start their stacks, so that the steps that push them
 // mostly find them built. A build that fails here is left for the step to
 // repeat and report; warm-up stops when ctx ends.
-func (l *Lane) WarmImages(ctx context.Context, images []FixtureImage) {
+func (l *Lane) WarmImages(ctx context.Context, images []WarmImage) {
 	start := time.Now()
 	built := 0
+	seen := map[string]bool{}
 	for _, r := range images {
 		if ctx.Err() != nil {
 			return
 		}
-		if _, _, err := l.BuildFixture(ctx, r.Fixture, r.Version, r.Behaviour); err == nil {
+		key, err := buildKey(r.Dir, r.Version, r.Replaced)
+		if err != nil || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if _, err := l.BuildFolder(ctx, r.Dir, r.Version, r.Replaced); err == nil {
 			built++
 		}
 	}
-	if len(images) > 0 {
-		l.images.logf("warm-up: %d of %d fixture images ready %s after the run began", built, len(images), time.Since(start).Round(time.Millisecond))
+	if len(seen) > 0 {
+		l.images.logf("warm-up: %d of %d folder images ready %s after the run began", built, len(seen), time.Since(start).Round(time.Millisecond))
 	}
 }

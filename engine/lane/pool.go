@@ -227,7 +227,7 @@ func (p *Pool) Lanes() []*Lane { return p.lanes }
 // Warm builds the run's fixture images in the background, one after
 // another, while the first scenarios start their stacks (Lane.WarmImages).
 // StopWarming (Close calls it) cuts a build short and waits for it.
-func (p *Pool) Warm(ctx context.Context, images []FixtureImage) {
+func (p *Pool) Warm(ctx context.Context, images []WarmImage) {
 	ctx, p.warmStop = context.WithCancel(ctx)
 	p.warmed = make(chan struct{})
 	go func() {
