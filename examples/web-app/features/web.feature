@@ -1,8 +1,9 @@
 Feature: A web front end on a public image, deployed by Argo CD
   The team's GitOps repository (gitops/) holds plain manifests: a
   Deployment of nginx with an init container, a Service and a PreSync
-  migration Job written as a shell script. Public images cannot be pulled
-  here, so the scenarios declare them stood in.
+  migration Job that runs a shell script kept in a ConfigMap (itself a
+  PreSync hook). Public images cannot be pulled here, so the scenarios
+  declare them stood in.
 
   Background:
     Given "https://git.example.com" is served by the local Git server
