@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -81,6 +83,13 @@ func (e *Engine) rewriteSources(u *unstructured.Unstructured, rw URLRewriter) er
 		raw, _ := src["repoURL"].(string)
 		if raw == "" {
 			return fmt.Errorf("%s.repoURL is empty", field)
+		}
+		if chart, _ := src["chart"].(string); chart != "" && !strings.Contains(raw, "://") {
+			// Argo CD's older Helm OCI form (enableOCI on the repository):
+			// Argo CD 3.2 runs helm pull for it with no plain-HTTP flag,
+			// so a local registry cannot serve it.
+			return fmt.Errorf("%s.repoURL %q with chart %q: a Helm chart in an OCI registry is rehearsed through Argo CD's OCI source: "+
+				"write repoURL: oci://%s/%s with path: . and the chart's version as targetRevision", field, raw, chart, strings.TrimSuffix(raw, "/"), chart)
 		}
 		local, err := rw.Rewrite(raw)
 		if err != nil {
@@ -240,6 +249,31 @@ func (e *Engine) AddRepositoryCredentials(ctx context.Context, name, urlPrefix, 
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace,
 			Labels: map[string]string{"argocd.argoproj.io/secret-type": "repo-creds"}},
 		StringData: map[string]string{"type": "git", "url": local, "username": username, "password": password},
+	}
+	_, err = e.kube.CoreV1().Secrets(Namespace).Create(ctx, sec, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = e.kube.CoreV1().Secrets(Namespace).Update(ctx, sec, metav1.UpdateOptions{})
+	}
+	return err
+}
+
+// AddOCICredentials registers basic-auth credentials for every OCI
+// repository (repoURL oci://...) under urlPrefix, rewritten like repoURLs
+// are, as an Argo CD repo-creds Secret of type oci. plainHTTP sets
+// insecureOCIForceHttp: Argo CD's OCI client otherwise speaks only TLS.
+func (e *Engine) AddOCICredentials(ctx context.Context, name, urlPrefix, username, password string, plainHTTP bool, rw URLRewriter) error {
+	local, err := e.rewriterOr(rw).Rewrite(urlPrefix)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(local, "oci://") {
+		return fmt.Errorf("%q: an OCI repository URL starts with oci://", urlPrefix)
+	}
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace,
+			Labels: map[string]string{"argocd.argoproj.io/secret-type": "repo-creds"}},
+		StringData: map[string]string{"type": "oci", "url": local, "username": username, "password": password,
+			"insecureOCIForceHttp": strconv.FormatBool(plainHTTP)},
 	}
 	_, err = e.kube.CoreV1().Secrets(Namespace).Create(ctx, sec, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {

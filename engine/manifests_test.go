@@ -34,14 +34,15 @@ func TestApplyApplicationRefusesBadDocumentsBeforeTouchingTheCluster(t *testing.
 	scale, _ := timescale.New(60)
 	e := &Engine{settings: Settings{Rewriter: loopback.NewRewriter(), Scale: scale}}
 	cases := map[string]string{
-		"cannot parse":                  "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source: [x\n",
-		"want argoproj.io/v1alpha1":     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
-		"metadata.name is empty":        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec: {}\n",
-		"spec.source is missing":        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec: {}\n",
-		"no rewrite rule maps it":       "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source:\n    repoURL: http://192.168.0.11:7780/root/q-sign.git\n",
-		"spec.sources[1].repoURL":       "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  sources:\n  - repoURL: http://127.0.0.1:1/a.git\n  - repoURL: https://gitlab.example.com/b.git\n",
-		"retry.backoff.duration":        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source:\n    repoURL: http://127.0.0.1:1/a.git\n  syncPolicy:\n    retry:\n      backoff:\n        duration: soon\n",
-		"expected exactly one document": "apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\napiVersion: v1\nkind: B\nmetadata: {name: b}\n",
+		"cannot parse":              "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source: [x\n",
+		"want argoproj.io/v1alpha1": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+		"metadata.name is empty":    "apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec: {}\n",
+		"spec.source is missing":    "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec: {}\n",
+		"no rewrite rule maps it":   "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source:\n    repoURL: http://192.168.0.11:7780/root/q-sign.git\n",
+		"spec.sources[1].repoURL":   "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  sources:\n  - repoURL: http://127.0.0.1:1/a.git\n  - repoURL: https://gitlab.example.com/b.git\n",
+		"retry.backoff.duration":    "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source:\n    repoURL: http://127.0.0.1:1/a.git\n  syncPolicy:\n    retry:\n      backoff:\n        duration: soon\n",
+		"write repoURL: oci://registry.example.com/charts/web with path: .": "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  source:\n    repoURL: registry.example.com/charts\n    chart: web\n    targetRevision: 1.0.0\n",
+		"expected exactly one document":                                     "apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\napiVersion: v1\nkind: B\nmetadata: {name: b}\n",
 	}
 	for want, doc := range cases {
 		_, err := e.ApplyApplication(t.Context(), "application.yaml", []byte(doc), nil)
@@ -60,6 +61,16 @@ func TestRewriteSourcesMapsTheSeedURL(t *testing.T) {
 	e := &Engine{}
 	require.NoError(t, e.rewriteSources(objs[0], rw))
 	assert.Equal(t, "http://127.0.0.1:5000/root/q-sign.git", objs[0].Object["spec"].(map[string]any)["source"].(map[string]any)["repoURL"])
+
+	// A chart in an OCI registry, as the registry mapping writes its rule.
+	require.NoError(t, rw.Map("oci://registry.example.com/", "oci://127.0.0.1:5001/"))
+	objs, err = parseManifests("b.yaml", []byte("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: b\nspec:\n  source:\n    repoURL: oci://registry.example.com/charts/web\n    path: .\n"))
+	require.NoError(t, err)
+	require.NoError(t, e.rewriteSources(objs[0], rw))
+	assert.Equal(t, "oci://127.0.0.1:5001/charts/web", objs[0].Object["spec"].(map[string]any)["source"].(map[string]any)["repoURL"])
+	objs, err = parseManifests("c.yaml", []byte("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: c\nspec:\n  source:\n    repoURL: oci://ghcr.io/acme/charts/web\n    path: .\n"))
+	require.NoError(t, err)
+	assert.ErrorContains(t, e.rewriteSources(objs[0], rw), "ghcr.io", "an unmapped OCI registry is refused")
 }
 
 func TestCompressRetryUsesTheRunsScale(t *testing.T) {

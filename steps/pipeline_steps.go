@@ -143,6 +143,11 @@ func (w *World) mapHarbor(ctx context.Context, host string) error {
 	if err := w.rewriter.Map("http://"+host+"/", to); err != nil {
 		return err
 	}
+	// Helm charts stored in the registry: Argo CD's OCI source names them
+	// oci://host/path/chart.
+	if err := w.rewriter.Map("oci://"+host+"/", "oci://"+reg.Host()+"/"); err != nil {
+		return err
+	}
 	// The registry starts empty for the scenario once; a second host
 	// mapped to it must not empty it again.
 	if w.harbor == "" {

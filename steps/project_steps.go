@@ -12,6 +12,7 @@ import (
 
 	"github.com/rehearse/rehearse/clusters/podruntime"
 	"github.com/rehearse/rehearse/engine"
+	"github.com/rehearse/rehearse/engine/lane"
 	"github.com/rehearse/rehearse/fixtures"
 	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/helmrepo"
@@ -69,6 +70,13 @@ func (w *World) projectSteps() []StepDef {
 				"with chart: and that repoURL fetch from it. A chart that does not load fails the step, named.",
 			Example: `Given the Helm repository "https://charts.example.com" serves the charts in "charts"`,
 			Fn:      w.serveHelmRepository},
+		{Pattern: `^the Helm charts in "([^"]*)" are pushed to "(oci://[^"]*)"$`,
+			Doc: "Packages every chart in the folder (as for a Helm repository) and pushes each as `helm push` does, to " +
+				"<URL>/<chart name> tagged with its version, in the scenario's registry: the URL's host must be a mapped registry host. " +
+				"Applications with repoURL oci://<host>/<path>/<chart> (path: .) then get it through Argo CD's OCI source, which pulls " +
+				"as the registry's argocd account. A chart that does not load fails the step, named, and nothing is pushed.",
+			Example: `Given the Helm charts in "charts" are pushed to "oci://registry.example.com/charts"`,
+			Fn:      w.pushHelmChartsOCI},
 		{Pattern: `^the users read the version from the (header|JSON field) "([^"]*)"(?: of "([^"]*)")?$`,
 			Doc: "How the users of later traffic steps, the \"serves only\" check, the integration tests and the smoke test tell which version answered: a response header, or a field of a JSON body " +
 				"(dotted for a nested one), optionally asking a path other than /. Default: the X-Version header, else the body's \"version\" " +
@@ -273,6 +281,42 @@ func (w *World) serveHelmRepository(ctx context.Context, url, folder string) err
 		w.note("Helm repository %s serves %s %s", url, c.Name, c.Version)
 	}
 	return w.rewriter.Map(strings.TrimSuffix(url, "/")+"/", repo.URL()+"/")
+}
+
+func (w *World) pushHelmChartsOCI(ctx context.Context, folder, url string) error {
+	host, path, _ := strings.Cut(strings.TrimPrefix(url, "oci://"), "/")
+	path = strings.Trim(path, "/")
+	if !slices.Contains(w.registryHosts, host) {
+		return fmt.Errorf("%s: the registry host %s is not mapped (add \"Given \\\"%s\\\" is served by the local registry\")", url, host, host)
+	}
+	if path == "" {
+		return fmt.Errorf("%s: give a project, as in oci://%s/charts", url, host)
+	}
+	dir, err := fixtures.Locate(folder, w.featureDir, w.projectDir)
+	if err != nil {
+		return fmt.Errorf("the charts for %s: %w", url, err)
+	}
+	e, err := w.engine(ctx)
+	if err != nil {
+		return err
+	}
+	project, _, _ := strings.Cut(path, "/")
+	if _, _, err := w.registryProjectFor(ctx, host+"/"+project+"/chart:any"); err != nil {
+		return err
+	}
+	pushed, err := w.env.PushHelmCharts(ctx, dir, path)
+	if err != nil {
+		return fmt.Errorf("pushing the charts in %s to %s: %w", folder, url, err)
+	}
+	for _, c := range pushed {
+		w.note("registry holds Helm chart %s %s as %s/%s:%s", c.Name, c.Version, strings.TrimSuffix(url, "/"), c.Name, c.Tag)
+	}
+	name := "rehearse-oci-creds-" + w.id
+	if err := e.AddOCICredentials(ctx, name, "oci://"+host+"/", lane.RegistryArgoCD, w.env.RegistryPassword(lane.RegistryArgoCD), true, w.rewriter); err != nil {
+		return err
+	}
+	w.secrets = append(w.secrets, name)
+	return nil
 }
 
 func (w *World) gitServerImports(ctx context.Context, repo, path string) error {

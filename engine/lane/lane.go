@@ -30,12 +30,14 @@ import (
 	"github.com/rehearse/rehearse/internal/timescale"
 )
 
-// Registry accounts: the CI pushes as jenkins, the nodes pull as kubelet.
-// Each gets a fresh password per run (RegistryPassword).
+// Registry accounts: the CI pushes as jenkins, the nodes pull as kubelet,
+// Argo CD pulls Helm charts stored in the registry as argocd. Each gets a
+// fresh password per run (RegistryPassword).
 const (
-	RegistryAdmin = "harbor-admin"
-	RegistryCI    = "jenkins"
-	RegistryNodes = "kubelet"
+	RegistryAdmin  = "harbor-admin"
+	RegistryCI     = "jenkins"
+	RegistryNodes  = "kubelet"
+	RegistryArgoCD = "argocd"
 )
 
 // Options choose the backend and engine of a run.
@@ -279,7 +281,7 @@ func (l *Lane) startRegistry() error {
 		return err
 	}
 	l.registryPasswords = map[string]string{}
-	for _, u := range []string{RegistryAdmin, RegistryCI, RegistryNodes} {
+	for _, u := range []string{RegistryAdmin, RegistryCI, RegistryNodes, RegistryArgoCD} {
 		l.registryPasswords[u] = randomPassword(u)
 	}
 	l.registry, err = registry.Start(RegistryAdmin, l.registryPasswords[RegistryAdmin],
@@ -289,6 +291,7 @@ func (l *Lane) startRegistry() error {
 	}
 	l.registry.AddUser(RegistryCI, l.registryPasswords[RegistryCI])
 	l.registry.AddUser(RegistryNodes, l.registryPasswords[RegistryNodes])
+	l.registry.AddUser(RegistryArgoCD, l.registryPasswords[RegistryArgoCD])
 	return nil
 }
 
@@ -296,7 +299,7 @@ func (l *Lane) startRegistry() error {
 func (l *Lane) Registry() *registry.Server { return l.registry }
 
 // RegistryPassword is the run's password of a registry account
-// (RegistryAdmin, RegistryCI, RegistryNodes; StartRegistry must have
+// (RegistryAdmin, RegistryCI, RegistryNodes, RegistryArgoCD; StartRegistry must have
 // succeeded).
 func (l *Lane) RegistryPassword(user string) string { return l.registryPasswords[user] }
 
