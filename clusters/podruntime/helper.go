@@ -14,7 +14,7 @@ import (
 // files are kept as _go.mod and _go.sum so that the directory stays a
 // package of this module (built and tested with it).
 //
-//go:embed container/main.go container/shell.go container/standin.go container/_go.mod container/_go.sum
+//go:embed container/main.go container/shell.go container/standin.go container/http.go container/_go.mod container/_go.sum
 var helperSource embed.FS
 
 // HelperName is the program's file name.

@@ -2,6 +2,8 @@ package podruntime
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -54,4 +56,18 @@ func TestBuildHelper(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, times, 1)
 	assert.Equal(t, "go build "+HelperName, times[0].Steps[0].Step, "its first build's time is recorded, as the recipes' are")
+}
+
+// Every source file of the program is embedded: one left out builds here
+// (it is a package of this module) and fails only in the cached build.
+func TestHelperEmbedsEverySourceFile(t *testing.T) {
+	files, err := filepath.Glob("container/*.go")
+	require.NoError(t, err)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		_, err := helperSource.ReadFile(filepath.ToSlash(f))
+		assert.NoError(t, err, "%s is not in helperSource's go:embed line", f)
+	}
 }

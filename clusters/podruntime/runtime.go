@@ -69,6 +69,8 @@ type Runtime struct {
 	stop    context.CancelFunc
 	done    sync.WaitGroup
 	factory informers.SharedInformerFactory
+	// resolver is the Service resolver's URL (ResolverEnv).
+	resolver string
 
 	mu      sync.Mutex
 	workers map[types.UID]*worker
@@ -108,6 +110,10 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) (*Runtime, error
 	r := &Runtime{opts: opts, cs: cs, stop: cancel, pool: opts.Addresses, workers: map[types.UID]*worker{}, nodes: map[string]bool{},
 		images: newImageStore(filepath.Join(opts.Dir, "images"), opts.Mirrors),
 		probe:  &http.Client{Transport: &http.Transport{DialContext: Dial, DisableKeepAlives: true}}}
+	if r.resolver, err = r.startResolver(runCtx); err != nil {
+		cancel()
+		return nil, err
+	}
 	r.factory = informers.NewSharedInformerFactory(cs, 0)
 	nodeInf := r.factory.Core().V1().Nodes().Informer()
 	podInf := r.factory.Core().V1().Pods().Informer()

@@ -357,3 +357,49 @@ func TestScriptsFromVolumesRun(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, res.Saw, `configmap "absent" not found`)
 }
+
+// A script reaches a Service by its cluster name, as with cluster DNS and
+// kube-proxy: curl gets a ready endpoint's answer, and a Service with no
+// ready endpoint fails the script with curl's own status.
+func TestScriptsReachServicesByName(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane and builds rehearse-container")
+	}
+	ctx := context.Background()
+	standIns := &podruntime.StandIns{}
+	require.NoError(t, standIns.Declare("docker.io/*"))
+	cs := standInCluster(t, standIns, "services")
+	web := plainPod("web", corev1.RestartPolicyAlways, nil, corev1.Container{Name: "web", Image: "nginx:1.27",
+		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}})
+	web.Labels["app"] = "web"
+	_, err := cs.CoreV1().Pods("default").Create(ctx, web, metav1.CreateOptions{})
+	require.NoError(t, err)
+	for _, name := range []string{"web", "idle"} {
+		_, err = cs.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}}}},
+			metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	_, err = await.Eventually(ctx, "web ready", 30*time.Second, podIn(cs, "web", podReady))
+	require.NoError(t, err)
+	pods := cs.CoreV1().Pods("default")
+	_, err = pods.Create(ctx, plainPod("check", corev1.RestartPolicyNever, nil,
+		script("check", "busybox", `until curl -sf -o /tmp/page http://web.default.svc.cluster.local/; do sleep 0.5; done; cat /tmp/page`)), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, plainPod("idle-check", corev1.RestartPolicyNever, nil,
+		script("check", "busybox", `curl -sS http://idle/`)), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = await.Eventually(ctx, "check Succeeded", 60*time.Second, podIn(cs, "check", func(p *corev1.Pod) (bool, string) {
+		return p.Status.Phase == corev1.PodSucceeded, string(p.Status.Phase)
+	}))
+	require.NoError(t, err)
+	res, err := await.Eventually(ctx, "idle-check Failed with curl's 7", 30*time.Second, podIn(cs, "idle-check", func(p *corev1.Pod) (bool, string) {
+		if p.Status.Phase != corev1.PodFailed || p.Status.ContainerStatuses[0].State.Terminated == nil {
+			return false, ""
+		}
+		term := p.Status.ContainerStatuses[0].State.Terminated
+		return term.ExitCode == 7, term.Message
+	}))
+	require.NoError(t, err)
+	assert.Contains(t, res.Saw, "Service default/idle has no ready endpoint")
+}

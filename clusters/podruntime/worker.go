@@ -726,6 +726,8 @@ func (w *worker) environment(c *container, img *image) ([]string, error) {
 	}
 	set("REHEARSE_POD_ADDRESS", w.local)
 	set("REHEARSE_IMAGE_ROOT", img.Root)
+	set(ResolverEnv, w.r.resolver)
+	set("REHEARSE_POD_NAMESPACE", w.pod.Namespace)
 	out := make([]string, 0, len(order))
 	for _, k := range order {
 		out = append(out, k+"="+vars[k])

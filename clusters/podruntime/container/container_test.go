@@ -326,3 +326,67 @@ func TestStandInAnswersGRPCHealth(t *testing.T) {
 		require.NoError(t, <-done)
 	}
 }
+
+// curl and wget reach Services by their cluster names through the pod
+// runtime's resolver, say failures with curl's and wget's exit statuses,
+// and never dial outside the pod network.
+func TestCurlAndWgetReachServicesThroughTheResolver(t *testing.T) {
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/broken":
+			http.Error(w, "down", http.StatusInternalServerError)
+		case "/echo":
+			b, _ := io.ReadAll(r.Body)
+			_, _ = w.Write([]byte(r.Method + " " + r.Header.Get("X-Team") + " " + string(b)))
+		default:
+			_, _ = w.Write([]byte("healthy\n"))
+		}
+	}))
+	defer web.Close()
+	webAddr := strings.TrimPrefix(web.URL, "http://")
+	var asked []string
+	resolver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		asked = append(asked, q.Get("host")+":"+q.Get("port")+" from "+q.Get("namespace"))
+		if strings.HasPrefix(q.Get("host"), "web") {
+			_, _ = w.Write([]byte(webAddr))
+			return
+		}
+		http.Error(w, "no Service db in namespace shop", http.StatusNotFound)
+	}))
+	defer resolver.Close()
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "tmp"), 0o755))
+	env := map[string]string{"REHEARSE_IMAGE_ROOT": root, "REHEARSE_SERVICE_RESOLVER": resolver.URL, "REHEARSE_POD_NAMESPACE": "shop"}
+
+	code, out, errOut := sh(t, env, "-c", `curl -sf http://web/healthz && curl -s -o /tmp/page -w '%{http_code}\n' web.shop.svc.cluster.local:8080/ && cat /tmp/page`)
+	assert.Equal(t, 0, code, errOut)
+	assert.Equal(t, "healthy\n200\nhealthy\n", out)
+	assert.Equal(t, []string{"web:80 from shop", "web.shop.svc.cluster.local:8080 from shop"}, asked)
+
+	code, out, _ = sh(t, env, "-c", `curl -X PUT -H 'X-Team: pay' -d v=2 http://web/echo`)
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "PUT pay v=2", out)
+
+	code, _, errOut = sh(t, env, "-c", `curl -sSf http://web/broken`)
+	assert.Equal(t, 22, code, "-f on a 500")
+	assert.Contains(t, errOut, "returned error: 500")
+	code, _, errOut = sh(t, env, "-c", `curl http://db:5432/`)
+	assert.Equal(t, 6, code)
+	assert.Contains(t, errOut, "no Service db in namespace shop")
+	code, _, errOut = sh(t, env, "-c", `curl http://192.168.0.11:7780/`)
+	assert.Equal(t, 7, code)
+	assert.Contains(t, errOut, "outside the pod network")
+	code, _, errOut = sh(t, env, "-c", `curl --retry 3 http://web/`)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--retry")
+
+	code, out, errOut = sh(t, env, "-c", `wget -qO- http://web/ && wget -q -O /tmp/saved http://web/ && cat /tmp/saved && wget -q --spider http://web/healthz && echo up`)
+	assert.Equal(t, 0, code, errOut)
+	assert.Equal(t, "healthy\nhealthy\nup\n", out)
+	code, _, _ = sh(t, env, "-c", `wget -q http://web/broken`)
+	assert.Equal(t, 8, code)
+	code, _, errOut = sh(t, env, "-c", `wget http://db/`)
+	assert.Equal(t, 4, code)
+	assert.Contains(t, errOut, "no Service db")
+}

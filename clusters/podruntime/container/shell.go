@@ -39,6 +39,8 @@ var utilities = map[string]func(ctx context.Context, hc interp.HandlerContext, a
 	"mkdir": utilMkdir,
 	"touch": utilTouch,
 	"rm":    utilRm,
+	"curl":  utilCurl,
+	"wget":  utilWget,
 }
 
 func utilityNames() string {
