@@ -1,6 +1,7 @@
 Feature: checkout is released by an Argo Rollouts canary gated by a smoke-test Job
-  The smoke test is an AnalysisTemplate job metric: a shell script whose
-  exit code decides. The images are public ones, stood in.
+  The smoke test is an AnalysisTemplate job metric: a shell script that
+  curls the checkout Service by its cluster name, and whose exit code
+  decides. The images are public ones, stood in.
 
   Background:
     Given "https://git.example.com" is served by the local Git server
