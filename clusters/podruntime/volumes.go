@@ -170,7 +170,8 @@ func (w *worker) writeProjection(ctx context.Context, dir string, sources []core
 }
 
 // mountedPath maps a container path to the host path behind the longest
-// mount holding it, if any.
+// mount holding it, if any. rehearse-container's mounted is its twin, for
+// the same reason as shellScript's.
 func mountedPath(mounts map[string]string, p string) (string, bool) {
 	best := ""
 	for m := range mounts {

@@ -577,6 +577,8 @@ func (w *worker) commandLine(container string, command, args []string, workingDi
 }
 
 // shellScript says whether the file starts with a #! line naming a shell.
+// rehearse-container's isShellScript is its twin: that program is built in
+// a module of its own, from its own files, and imports nothing of this one.
 func shellScript(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
