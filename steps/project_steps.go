@@ -16,6 +16,7 @@ import (
 	"github.com/rehearse/rehearse/fixtures"
 	"github.com/rehearse/rehearse/fixtures/ci"
 	"github.com/rehearse/rehearse/fixtures/helmrepo"
+	"github.com/rehearse/rehearse/fixtures/registry"
 	"github.com/rehearse/rehearse/fixtures/traffic"
 	"github.com/rehearse/rehearse/internal/await"
 )
@@ -255,13 +256,20 @@ func (w *World) registryProjectFor(ctx context.Context, reference string) (repoP
 		return "", "", err
 	}
 	project, _, _ := strings.Cut(repoPath, "/")
-	if !reg.HasProject(project) {
-		if err := w.createProject(ctx, project); err != nil {
-			return "", "", err
-		}
-		w.note("registry project %q created for %s (private; the nodes pull with their own login)", project, reference)
+	return repoPath, tag, w.ensureRegistryProject(ctx, reg, project, reference)
+}
+
+// ensureRegistryProject creates the project if the scenario did not, for
+// what is pushed there, and says so in the report.
+func (w *World) ensureRegistryProject(ctx context.Context, reg *registry.Server, project, forWhat string) error {
+	if reg.HasProject(project) {
+		return nil
 	}
-	return repoPath, tag, nil
+	if err := w.createProject(ctx, project); err != nil {
+		return err
+	}
+	w.note("registry project %q created for %s (private; the nodes pull with their own login)", project, forWhat)
+	return nil
 }
 
 func (w *World) serveHelmRepository(ctx context.Context, url, folder string) error {
@@ -300,8 +308,12 @@ func (w *World) pushHelmChartsOCI(ctx context.Context, folder, url string) error
 	if err != nil {
 		return err
 	}
+	reg, err := w.registry()
+	if err != nil {
+		return err
+	}
 	project, _, _ := strings.Cut(path, "/")
-	if _, _, err := w.registryProjectFor(ctx, host+"/"+project+"/chart:any"); err != nil {
+	if err := w.ensureRegistryProject(ctx, reg, project, url); err != nil {
 		return err
 	}
 	pushed, err := w.env.PushHelmCharts(ctx, dir, path)
@@ -315,7 +327,9 @@ func (w *World) pushHelmChartsOCI(ctx context.Context, folder, url string) error
 	if err := e.AddOCICredentials(ctx, name, "oci://"+host+"/", lane.RegistryArgoCD, w.env.RegistryPassword(lane.RegistryArgoCD), true, w.rewriter); err != nil {
 		return err
 	}
-	w.secrets = append(w.secrets, name)
+	if !slices.Contains(w.secrets, name) { // a second push updated the same Secret
+		w.secrets = append(w.secrets, name)
+	}
 	return nil
 }
 
