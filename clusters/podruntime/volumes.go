@@ -39,7 +39,7 @@ func (w *worker) mounts(ctx context.Context, c *container) (map[string]string, e
 			return nil, fmt.Errorf("volume mount %s: the pod has no volume %q", m.MountPath, m.Name)
 		}
 		dir := filepath.Join(w.r.opts.Dir, "volumes", string(w.pod.UID), v.Name)
-		mounted, err := w.writeVolume(ctx, v, dir)
+		mounted, err := w.setUpVolume(ctx, v, dir)
 		if err != nil {
 			return nil, fmt.Errorf("MountVolume.SetUp failed for volume %q: %w", v.Name, err)
 		}
@@ -56,6 +56,28 @@ func (w *worker) mounts(ctx context.Context, c *container) (map[string]string, e
 		out[filepath.Clean(m.MountPath)] = host
 	}
 	return out, nil
+}
+
+// setUpVolume writes the volume once for the pod, as the kubelet sets a
+// pod's volumes up before its containers start: containers of one pod
+// starting side by side, or a container restarting, find it as it was
+// and never half-written. A volume that failed (its ConfigMap missing) is
+// tried again at the next start.
+func (w *worker) setUpVolume(ctx context.Context, v corev1.Volume, dir string) (bool, error) {
+	w.volumesMu.Lock()
+	defer w.volumesMu.Unlock()
+	if mounted, ok := w.volumes[v.Name]; ok {
+		return mounted, nil
+	}
+	mounted, err := w.writeVolume(ctx, v, dir)
+	if err != nil {
+		return false, err
+	}
+	if w.volumes == nil {
+		w.volumes = map[string]bool{}
+	}
+	w.volumes[v.Name] = mounted
+	return mounted, nil
 }
 
 // writeVolume makes the volume's content in dir; false for a kind of

@@ -36,6 +36,11 @@ type worker struct {
 	term     chan struct{}
 	grace    time.Duration
 
+	// volumes are the pod's volumes set up so far (setUpVolume): name ->
+	// mounted (false for a kind Rehearse does not mount).
+	volumesMu sync.Mutex
+	volumes   map[string]bool
+
 	mu         sync.Mutex
 	podIP      string
 	local      string
