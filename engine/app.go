@@ -245,16 +245,7 @@ func (e *Engine) AddRepositoryCredentials(ctx context.Context, name, urlPrefix, 
 	if err != nil {
 		return err
 	}
-	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace,
-			Labels: map[string]string{"argocd.argoproj.io/secret-type": "repo-creds"}},
-		StringData: map[string]string{"type": "git", "url": local, "username": username, "password": password},
-	}
-	_, err = e.kube.CoreV1().Secrets(Namespace).Create(ctx, sec, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		_, err = e.kube.CoreV1().Secrets(Namespace).Update(ctx, sec, metav1.UpdateOptions{})
-	}
-	return err
+	return e.putRepoCreds(ctx, name, map[string]string{"type": "git", "url": local, "username": username, "password": password})
 }
 
 // AddOCICredentials registers basic-auth credentials for every OCI
@@ -269,13 +260,18 @@ func (e *Engine) AddOCICredentials(ctx context.Context, name, urlPrefix, usernam
 	if !strings.HasPrefix(local, "oci://") {
 		return fmt.Errorf("%q: an OCI repository URL starts with oci://", urlPrefix)
 	}
+	return e.putRepoCreds(ctx, name, map[string]string{"type": "oci", "url": local, "username": username, "password": password,
+		"insecureOCIForceHttp": strconv.FormatBool(plainHTTP)})
+}
+
+// putRepoCreds creates or replaces the repo-creds Secret name.
+func (e *Engine) putRepoCreds(ctx context.Context, name string, data map[string]string) error {
 	sec := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace,
 			Labels: map[string]string{"argocd.argoproj.io/secret-type": "repo-creds"}},
-		StringData: map[string]string{"type": "oci", "url": local, "username": username, "password": password,
-			"insecureOCIForceHttp": strconv.FormatBool(plainHTTP)},
+		StringData: data,
 	}
-	_, err = e.kube.CoreV1().Secrets(Namespace).Create(ctx, sec, metav1.CreateOptions{})
+	_, err := e.kube.CoreV1().Secrets(Namespace).Create(ctx, sec, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		_, err = e.kube.CoreV1().Secrets(Namespace).Update(ctx, sec, metav1.UpdateOptions{})
 	}
